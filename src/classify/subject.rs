@@ -1,0 +1,293 @@
+//! Reading a subject: tolerant about form, strict about meaning (spec §2).
+//!
+//! 1. fold full-width forms, strip reply/forward prefixes (repeatedly) and brackets;
+//! 2. find the kind by keyword and cut it out;
+//! 3. split on any separator; find the school (roster name or alias, with or without the
+//!    province prefix) and the category (name or alias) — whole parts first, then inside
+//!    parts for names long enough not to match by accident;
+//! 4. what is left, minus noise words, is the expert's name (a person's name) or an
+//!    unknown school (it ends like an institution) or an unknown category (ends in 类).
+
+use crate::rules::{Rules, school_key};
+use crate::text::{fold, is_cjk, key, looks_like_person_name};
+
+/// What a subject names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectReading {
+    /// The subject without prefixes, folded.
+    pub cleaned: String,
+    /// Kind id found by keyword.
+    pub kind: Option<String>,
+    /// Canonical roster name.
+    pub school: Option<String>,
+    /// A part that looks like a school but is on no roster.
+    pub unknown_school: Option<String>,
+    /// Canonical category name.
+    pub category: Option<String>,
+    /// A part that looks like a category but is in no catalogue.
+    pub unknown_category: Option<String>,
+    pub expert_name: Option<String>,
+    /// The subject asks something (咨询, 请问, ？ …).
+    pub is_question: bool,
+}
+
+/// Strips reply/forward prefixes (`Re:`, `回复：`, `Fw:` …), repeatedly.
+pub fn strip_prefixes(subject: &str, rules: &Rules) -> String {
+    let mut s = fold(subject).trim().to_string();
+    loop {
+        let before = s.clone();
+        // Gateway tags such as "[外部邮件]" or "【重要】" in front.
+        for p in &rules.subject.prefixes {
+            let lower = s.to_lowercase();
+            if let Some(rest) = lower.strip_prefix(p.as_str()) {
+                // Allow "Re[2]:" and spaces before the colon.
+                let rest_trim = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']' || c == ' ');
+                if let Some(after) = rest_trim.strip_prefix(':') {
+                    let cut = s.len() - after.len();
+                    s = s[cut..].trim().to_string();
+                }
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    s
+}
+
+const BRACKETS: &[char] = &['【', '】', '[', ']', '(', ')', '〔', '〕', '《', '》', '<', '>', '“', '”', '"', '\'', '‘', '’', '「', '」', '『', '』', '{', '}'];
+
+/// Reads a subject.
+pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
+    let cleaned = strip_prefixes(subject, rules);
+    let mut out = SubjectReading { cleaned: cleaned.clone(), ..SubjectReading::default() };
+    out.is_question = rules.subject.question_words.iter().any(|w| cleaned.contains(w.as_str()));
+
+    // Kind by keyword; the keyword becomes a separator.
+    let mut rest = cleaned.replace(BRACKETS, " ");
+    'kinds: for kind in &rules.kinds {
+        for kw in &kind.keywords {
+            let squeezed: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+            if rest.contains(kw.as_str()) {
+                out.kind = Some(kind.id.clone());
+                rest = rest.replacen(kw.as_str(), " ", 1);
+                break 'kinds;
+            } else if squeezed.contains(kw.as_str()) {
+                out.kind = Some(kind.id.clone());
+                rest = squeezed.replacen(kw.as_str(), " ", 1);
+                break 'kinds;
+            }
+        }
+    }
+
+    let mut parts: Vec<String> = rest
+        .split(|c: char| c.is_whitespace() || rules.subject.separators.contains(&c))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+
+    // School: whole parts first.
+    if let Some(i) = parts.iter().position(|p| rules.school(&strip_noise(p, rules)).is_some()) {
+        out.school = rules.school(&strip_noise(&parts[i], rules)).map(|s| s.name.clone());
+        parts.remove(i);
+    } else if let Some((i, name, pieces)) = find_inside(&parts, rules.school_names().map(|(k, s)| (k, s.name.as_str())), rules) {
+        out.school = Some(name);
+        parts.splice(i..=i, pieces);
+    }
+
+    // Category.
+    if let Some(i) = parts.iter().position(|p| rules.category(&strip_noise(p, rules)).is_some()) {
+        out.category = rules.category(&strip_noise(&parts[i], rules)).map(|c| c.name.clone());
+        parts.remove(i);
+    } else if let Some((i, name, pieces)) = find_inside(&parts, rules.category_names().map(|(k, c)| (k, c.name.as_str())), rules) {
+        out.category = Some(name);
+        parts.splice(i..=i, pieces);
+    }
+
+    // What is left.
+    let mut names = Vec::new();
+    for part in &parts {
+        let p = strip_noise(part, rules);
+        if p.chars().count() < 2 || rules.subject.noise.contains(&key(&p)) {
+            continue;
+        }
+        if let Some(school) = institution(&p, rules) {
+            if out.school.is_none() && out.unknown_school.is_none() {
+                out.unknown_school = Some(school);
+            }
+            continue;
+        }
+        if p.ends_with('类') {
+            if out.category.is_none() && out.unknown_category.is_none() {
+                out.unknown_category = Some(p);
+            }
+            continue;
+        }
+        if looks_like_person_name(&p) && p.chars().count() <= 4 {
+            names.push(p);
+        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5 && out.school.is_none() && out.unknown_school.is_none() {
+            // A long name that is no person's: an institution written without its ending.
+            out.unknown_school = Some(p);
+        } else if looks_like_person_name(&p) {
+            names.push(p);
+        }
+    }
+    // The convention puts the name last.
+    out.expert_name = names.pop();
+    out
+}
+
+/// Strips noise words (≥2 characters) from both ends of a part, repeatedly.
+fn strip_noise(part: &str, rules: &Rules) -> String {
+    let mut p = part.trim().to_string();
+    loop {
+        let before = p.clone();
+        for n in &rules.subject.noise {
+            if n.chars().count() < 2 {
+                continue;
+            }
+            let k = key(&p);
+            if k.starts_with(n.as_str()) && k.chars().count() > n.chars().count() + 1 {
+                p = k[n.len()..].to_string();
+            } else if k.ends_with(n.as_str()) && k.chars().count() > n.chars().count() + 1 {
+                p = k[..k.len() - n.len()].to_string();
+            }
+        }
+        if p == before {
+            break;
+        }
+    }
+    p
+}
+
+/// The institution a part names, if it ends like one (`…学院`, `…学校`, `…职院`).
+fn institution(part: &str, rules: &Rules) -> Option<String> {
+    let trimmed: String = part.trim_end_matches(|c: char| !is_cjk(c)).to_string();
+    rules
+        .subject
+        .institution_suffixes
+        .iter()
+        .find(|s| trimmed.ends_with(s.as_str()))
+        .map(|_| trimmed.clone())
+        .or_else(|| {
+            // "…学院1+X证书…": the suffix inside a longer part.
+            rules.subject.institution_suffixes.iter().find_map(|s| {
+                let pos = part.find(s.as_str())?;
+                let name = &part[..pos + s.len()];
+                (name.chars().filter(|c| is_cjk(*c)).count() >= 4).then(|| strip_noise(name, rules))
+            })
+        })
+}
+
+/// Finds the longest name (≥4 characters, so short aliases never match by accident) inside
+/// a part; returns the part's index, the canonical name, and the pieces left around it.
+fn find_inside<'a>(
+    parts: &[String],
+    names: impl Iterator<Item = (&'a str, &'a str)>,
+    rules: &Rules,
+) -> Option<(usize, String, Vec<String>)> {
+    let names: Vec<(&str, &str)> = names.filter(|(k, _)| k.chars().count() >= 4).collect();
+    let mut best: Option<(usize, usize, &str, &str)> = None; // (part, len, key, canonical)
+    for (i, part) in parts.iter().enumerate() {
+        let pk = school_key(part);
+        let pk_full = key(part);
+        for (k, canonical) in &names {
+            if (pk.contains(k) || pk_full.contains(k)) && best.is_none_or(|b| k.len() > b.1) {
+                best = Some((i, k.len(), k, canonical));
+            }
+        }
+    }
+    let (i, _, k, canonical) = best?;
+    let pk = key(&parts[i]);
+    let pos = pk.find(k)?;
+    let before = pk[..pos].trim_end_matches("云南省").to_string();
+    let after = pk[pos + k.len()..].to_string();
+    // "昆明理工大学附属中学" is not 昆明理工大学: the rest must not end like an institution.
+    if institution(&after, rules).is_some_and(|inst| inst == after) {
+        return None;
+    }
+    let pieces = [before, after].into_iter().filter(|p| !p.is_empty()).collect();
+    Some((i, canonical.to_string(), pieces))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> SubjectReading {
+        read_subject(s, &Rules::embedded())
+    }
+
+    #[test]
+    fn the_convention() {
+        let r = read("专家推荐+云南交通职业技术学院+张伟");
+        assert_eq!(r.kind.as_deref(), Some("expert_recommendation"));
+        assert_eq!(r.school.as_deref(), Some("云南交通职业技术学院"));
+        assert_eq!(r.expert_name.as_deref(), Some("张伟"));
+    }
+
+    #[test]
+    fn tolerant_about_form() {
+        for s in [
+            "专家推荐＋昆明学院＋张伟",
+            "回复：RE: 专家推荐+昆明学院+张伟",
+            "Fwd: 【专家推荐】昆明学院-张伟",
+            "专家推荐 昆明学院 张伟",
+            "专家推荐+张伟+昆明学院",
+            "专家推荐_昆明院_张伟",
+            "专家推荐昆明学院张伟",
+            "专家推荐+云南省昆明学院+张伟",
+            "专家推荐+昆明学院+张伟（附件2、盖章扫描件）",
+        ] {
+            let r = read(s);
+            assert_eq!(r.kind.as_deref(), Some("expert_recommendation"), "{s}");
+            assert_eq!(r.school.as_deref(), Some("昆明学院"), "{s}");
+            assert_eq!(r.expert_name.as_deref(), Some("张伟"), "{s}");
+        }
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        let r = read("专家推荐+昆明理工大学津桥学院+李四");
+        assert_eq!(r.school.as_deref(), Some("昆明理工大学津桥学院"));
+        let r = read("专家推荐+昆明理工大学附属中学+李四");
+        assert_eq!(r.school, None);
+        assert_eq!(r.unknown_school.as_deref(), Some("昆明理工大学附属中学"));
+    }
+
+    #[test]
+    fn lead_subjects() {
+        let r = read("牵头院校上报+电子信息大类+云南机电职业技术学院");
+        assert_eq!(r.kind.as_deref(), Some("lead_institution"));
+        assert_eq!(r.category.as_deref(), Some("电子与信息大类"));
+        assert_eq!(r.school.as_deref(), Some("云南机电职业技术学院"));
+        let r = read("牵头院校上报+智能制造大类+云南旅游职业学院");
+        assert_eq!(r.category, None);
+        assert_eq!(r.unknown_category.as_deref(), Some("智能制造大类"));
+        assert_eq!(r.school.as_deref(), Some("云南旅游职业学院"));
+        let r = read("牵头院校上报+旅游大类+云南旅游职业学院");
+        assert_eq!(r.category.as_deref(), Some("旅游大类"));
+    }
+
+    #[test]
+    fn unknown_and_missing_parts() {
+        let r = read("专家推荐+红河职业技术学院");
+        assert_eq!(r.school.as_deref(), Some("红河职业技术学院"));
+        assert_eq!(r.expert_name, None);
+        let r = read("专家推荐+某某职业学院+张三");
+        assert_eq!(r.school, None);
+        assert_eq!(r.unknown_school.as_deref(), Some("某某职业学院"));
+        assert_eq!(r.expert_name.as_deref(), Some("张三"));
+    }
+
+    #[test]
+    fn summaries_and_questions() {
+        let r = read("关于报送昆明冶金高等专科学校1+X证书试点工作总结报告的函");
+        assert_eq!(r.kind.as_deref(), Some("pilot_summary"));
+        assert_eq!(r.school.as_deref(), Some("昆明冶金高等专科学校"));
+        let r = read("云南工商学院“1+X”证书制度试点工作总结");
+        assert_eq!(r.school.as_deref(), Some("云南工商学院"));
+        assert!(read("咨询：专家推荐表在哪里下载？").is_question);
+        assert!(!read("专家推荐+昆明学院+张伟").is_question);
+    }
+}

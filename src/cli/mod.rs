@@ -1,0 +1,137 @@
+//! The command line: argument shapes (clap) and one function per subcommand.
+//!
+//! `main` only calls [`run`]; every behaviour lives here and in the library, so tests can
+//! drive commands without a process.
+
+mod bench;
+mod check;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::rules::Rules;
+
+/// mail-intake: judges submissions mailed to the office and keeps the register.
+#[derive(Debug, Parser)]
+#[command(name = "mail-intake", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge .eml files without a mailbox, database or sending anything (spec §5).
+    Check {
+        /// One JSON object per file and line, in input order.
+        #[arg(long)]
+        json: bool,
+        /// Rules folder (default: the rules built into this binary).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// .eml files, or folders of them.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Work with the rules folder.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Measure judging speed on a set of mails: mails per second, one core and all cores.
+    Bench {
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Rounds over the set.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// .eml files, or folders of them.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a rules folder; reports every problem with file and line.
+    Check {
+        #[arg(default_value = "rules", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// Runs a parsed command line. Usage and IO failures are `Err` (exit 2).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { json, rules, jobs, files } => {
+            let rules = load_rules(rules.as_deref())?;
+            check::run(&rules, &files, json, jobs)
+        }
+        Command::Rules { command: RulesCommand::Check { dir } } => rules_check(&dir),
+        Command::Bench { rules, rounds, files } => {
+            let rules = load_rules(rules.as_deref())?;
+            bench::run(&rules, &files, rounds)
+        }
+    }
+}
+
+fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<Rules> {
+    match dir {
+        Some(d) => Rules::load(d).with_context(|| format!("cannot use the rules in {}", d.display())),
+        None => Ok(Rules::embedded()),
+    }
+}
+
+fn rules_check(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match Rules::load(dir) {
+        Ok(r) => {
+            println!(
+                "{}: OK — {} kinds, {} schools, {} categories, {} forms",
+                dir.display(),
+                r.kinds.len(),
+                r.schools.len(),
+                r.categories.len(),
+                r.forms.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::rules::RulesError::Invalid(problems)) => {
+            for p in &problems {
+                println!("{}", format_problem(dir, p));
+            }
+            println!("{} problem(s) in {}; fix them and run `mail-intake rules check` again", problems.len(), dir.display());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot check the rules in {}", dir.display()))),
+    }
+}
+
+fn format_problem(dir: &std::path::Path, p: &crate::rules::RuleProblem) -> String {
+    format!("{}:{}: {}", dir.join(&p.file).display(), p.line, p.message)
+}
+
+/// Expands folders into their `.eml` files (sorted); keeps files as given.
+pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,100 @@
+//! PDFs: page count, whether the pages are image-only scans, and their text if any.
+
+use std::collections::HashSet;
+
+use lopdf::{Dictionary, Document, Object};
+
+use crate::limits::Limits;
+
+/// What a PDF holds.
+#[derive(Debug, Clone, Default)]
+pub struct PdfFacts {
+    pub pages: u32,
+    pub scanned: bool,
+    pub text: String,
+}
+
+const TEXT_PAGES: usize = 20;
+const MAX_TEXT_CHARS: usize = 20_000;
+
+/// Reads a PDF; `Err` says in plain words why it cannot be read.
+pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
+    let mut doc = Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
+    if doc.is_encrypted() && doc.get_pages().is_empty() {
+        let options = lopdf::LoadOptions { password: Some(String::new()), ..lopdf::LoadOptions::default() };
+        doc = Document::load_mem_with_options(bytes, options).map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
+        if doc.get_pages().is_empty() {
+            return Err("PDF 文件设有密码，无法打开".into());
+        }
+    }
+    let pages = doc.get_pages();
+    if pages.is_empty() {
+        return Err("PDF 文件没有页面".into());
+    }
+    let mut facts = PdfFacts { pages: pages.len() as u32, ..PdfFacts::default() };
+    let mut pages_with_images = 0usize;
+    let mut inspected = 0usize;
+    let mut text_chars = 0usize;
+    for (&number, &id) in pages.iter().take(limits.max_pdf_pages) {
+        inspected += 1;
+        if page_has_image(&doc, id) {
+            pages_with_images += 1;
+        }
+        if (number as usize) <= TEXT_PAGES && facts.text.len() < MAX_TEXT_CHARS {
+            for chunk in doc.extract_text_chunks_with_limit(&[number], limits.max_decompressed_bytes as usize).into_iter().flatten() {
+                facts.text.push_str(&chunk);
+            }
+            facts.text.push('\n');
+        }
+    }
+    text_chars = text_chars.max(facts.text.chars().filter(|c| !c.is_whitespace()).count());
+    facts.text = crate::text::clip(facts.text.trim(), MAX_TEXT_CHARS);
+    facts.scanned = inspected > 0 && pages_with_images == inspected && text_chars < 20 * inspected;
+    Ok(facts)
+}
+
+fn page_has_image(doc: &Document, page: lopdf::ObjectId) -> bool {
+    let Ok((own, inherited)) = doc.get_page_resources(page) else { return false };
+    let mut seen = HashSet::new();
+    if let Some(res) = own
+        && resources_have_image(doc, res, &mut seen, 0)
+    {
+        return true;
+    }
+    inherited.into_iter().any(|id| match doc.get_dictionary(id) {
+        Ok(res) => resources_have_image(doc, res, &mut seen, 0),
+        Err(_) => false,
+    })
+}
+
+fn resources_have_image(doc: &Document, res: &Dictionary, seen: &mut HashSet<lopdf::ObjectId>, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let Ok(xobjects) = res.get(b"XObject") else { return false };
+    let Ok((_, xobjects)) = doc.dereference(xobjects) else { return false };
+    let Ok(xobjects) = xobjects.as_dict() else { return false };
+    for (_, obj) in xobjects.iter() {
+        if let Object::Reference(id) = obj
+            && !seen.insert(*id)
+        {
+            continue;
+        }
+        let Ok((_, obj)) = doc.dereference(obj) else { continue };
+        let Ok(stream) = obj.as_stream() else { continue };
+        match stream.dict.get(b"Subtype").and_then(|s| s.as_name()) {
+            Ok(b"Image") => return true,
+            Ok(b"Form") => {
+                if let Ok(inner) = stream.dict.get(b"Resources")
+                    && let Ok((_, inner)) = doc.dereference(inner)
+                    && let Ok(inner) = inner.as_dict()
+                    && resources_have_image(doc, inner, seen, depth + 1)
+                {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}

@@ -1,0 +1,20 @@
+//! mail-intake: turns a government office's mailbox into a clean, queryable register of
+//! submissions.
+//!
+//! The judging path is a pipeline of pure stages — [`parse`] → [`classify`] → [`extract`] →
+//! [`validate`] — driven by the campaign's [`rules`]. [`validate::judge`] takes raw bytes and
+//! returns a [`verdict::Verdict`]; it does no IO and never panics outward.
+
+pub mod classify;
+pub mod cli;
+pub mod extract;
+pub mod limits;
+pub mod parse;
+pub mod rules;
+pub mod text;
+pub mod validate;
+pub mod verdict;
+
+pub use rules::Rules;
+pub use validate::{JudgeOptions, judge};
+pub use verdict::{Decision, ErrorCode, Verdict, WarningCode};

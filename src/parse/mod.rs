@@ -1,0 +1,327 @@
+//! MIME → [`Mail`]: decoded headers, body text, flattened attachments, opened archives.
+//!
+//! Parsing never fails: a message mail-parser cannot read still becomes a `Mail` (empty
+//! where nothing could be read) and `problems` says what went wrong. Forwarded messages
+//! (`message/rfc822`) are parsed recursively into [`Mail::forwarded`].
+
+pub mod archive;
+pub mod header;
+
+use chrono::{DateTime, FixedOffset};
+use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
+
+use crate::limits::Limits;
+
+/// An attachment as received: decoded name, declared type, content.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    /// The Content-Type the sender's client declared (lowercase); never trusted for roles.
+    pub declared_type: String,
+    pub bytes: Vec<u8>,
+    /// Content-Disposition: inline (or none) rather than attachment.
+    pub inline: bool,
+    pub has_content_id: bool,
+    /// The archive this file was taken out of.
+    pub archive: Option<String>,
+    /// Set when this attachment is an archive: what happened when it was opened.
+    pub archive_state: ArchiveState,
+}
+
+/// What opening an archive attachment gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveState {
+    /// Not an archive.
+    NotArchive,
+    /// Opened; its members follow it in the attachment list.
+    Opened { members: usize },
+    /// An archive that cannot be opened (rar, 7z, encrypted or corrupt zip, over a limit).
+    Unsupported(String),
+}
+
+/// A message as the judge sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Mail {
+    pub message_id: Option<String>,
+    /// The sender's address, lowercase.
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    /// The newest `Received:` date.
+    pub received: Option<DateTime<FixedOffset>>,
+    /// Every header, name lowercased, value decoded.
+    pub headers: Vec<(String, String)>,
+    /// Top-level content type, lowercase (`multipart/report`).
+    pub content_type: String,
+    /// `report-type` of a multipart/report.
+    pub report_type: Option<String>,
+    /// Text of all body parts (HTML converted to text), capped.
+    pub body_text: String,
+    pub attachments: Vec<Attachment>,
+    /// Messages carried as `message/rfc822` parts.
+    pub forwarded: Vec<Mail>,
+    /// Message-IDs quoted in `text/rfc822-headers` / `message/rfc822` parts (bounces).
+    pub quoted_message_ids: Vec<String>,
+    /// What could not be read, in plain words.
+    pub problems: Vec<String>,
+}
+
+impl Mail {
+    /// A header's decoded value (first occurrence).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+const MAX_BODY_CHARS: usize = 200_000;
+const MAX_DEPTH: usize = 4;
+
+/// Parses a raw message. Never panics, never fails.
+pub fn parse(raw: &[u8], limits: &Limits) -> Mail {
+    let mut budget = limits.max_total_decompressed_bytes;
+    parse_at(raw, limits, 0, &mut budget)
+}
+
+fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail {
+    let mut mail = Mail::default();
+    // Some archived messages start with an mbox "From " line or blank lines.
+    let mut start = 0;
+    if raw.starts_with(b"From ")
+        && let Some(nl) = raw.iter().position(|&c| c == b'\n')
+    {
+        start = nl + 1;
+    }
+    while start < raw.len() && (raw[start] == b'\n' || raw[start] == b'\r') {
+        start += 1;
+    }
+    let raw = &raw[start..];
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        mail.problems.push("the file is not a MIME message (no headers could be read)".into());
+        return mail;
+    };
+    let msg_raw = msg.raw_message();
+
+    for h in msg.headers() {
+        let name = h.name().to_ascii_lowercase();
+        let (s, e) = (h.offset_start() as usize, h.offset_end() as usize);
+        let value = msg_raw.get(s..e).map(header::decode).unwrap_or_default();
+        mail.headers.push((name, value));
+    }
+    mail.subject = mail.header("subject").unwrap_or_default().to_string();
+    mail.message_id = msg.message_id().map(|id| format!("<{id}>"));
+    if let Some(addr) = msg.from().and_then(|a| a.first()) {
+        mail.from = addr.address().map(|a| a.trim().to_ascii_lowercase()).filter(|a| !a.is_empty());
+        mail.from_name = mail.header("from").map(display_name).filter(|n| !n.is_empty());
+    }
+    if let Some(addr) = msg.reply_to().and_then(|a| a.first()) {
+        mail.reply_to = addr.address().map(|a| a.trim().to_ascii_lowercase());
+    }
+    mail.date = msg.date().and_then(to_chrono);
+    mail.received = mail
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "received")
+        .filter_map(|(_, v)| v.rsplit(';').next())
+        .filter_map(|d| mail_parser::DateTime::parse_rfc822(d.trim()))
+        .filter_map(|d| to_chrono(&d))
+        .max();
+    if let Some(ct) = msg.content_type() {
+        mail.content_type = match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        };
+        mail.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
+    }
+
+    // Body text.
+    let mut body = String::new();
+    for i in 0..msg.text_body_count() {
+        if let Some(t) = msg.body_text(i) {
+            body.push_str(&t);
+            body.push('\n');
+        }
+    }
+    for i in 0..msg.html_body_count() {
+        if let Some(t) = msg.body_html(i) {
+            body.push_str(&t);
+            body.push('\n');
+        }
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        body = body.chars().take(MAX_BODY_CHARS).collect();
+    }
+    mail.body_text = body;
+
+    // Attachments.
+    for (n, part) in msg.attachments().enumerate() {
+        if n >= limits.max_parts {
+            mail.problems.push(format!("more than {} attachments; the rest were not read", limits.max_parts));
+            break;
+        }
+        let ctype = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_string(),
+            })
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if let PartType::Message(inner) = &part.body {
+            if depth < MAX_DEPTH {
+                let inner_mail = parse_at(inner.raw_message(), limits, depth + 1, budget);
+                if let Some(id) = &inner_mail.message_id {
+                    mail.quoted_message_ids.push(id.clone());
+                }
+                mail.forwarded.push(inner_mail);
+            } else {
+                mail.problems.push("forwarded messages nested too deeply; the innermost were not read".into());
+            }
+            continue;
+        }
+        if ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers" {
+            let text = header::decode_raw(part.contents());
+            mail.quoted_message_ids.extend(quoted_ids(&text));
+            continue;
+        }
+        let filename = part_filename(part, msg_raw);
+        let inline = part.content_disposition().map(|d| !d.is_attachment()).unwrap_or(true);
+        let has_content_id = part.content_id().is_some();
+        let bytes = part.contents().to_vec();
+        if ctype.starts_with("text/") && filename.is_none() {
+            // A body part mail-parser listed as attachment (e.g. a second text part): keep the text.
+            let text = String::from_utf8_lossy(&bytes);
+            if mail.body_text.len() < MAX_BODY_CHARS {
+                mail.body_text.push_str(&text);
+                mail.body_text.push('\n');
+            }
+            continue;
+        }
+        let filename = filename.unwrap_or_else(|| default_name(&ctype, n));
+        archive::push(
+            &mut mail.attachments,
+            Attachment {
+                filename,
+                declared_type: ctype,
+                bytes,
+                inline,
+                has_content_id,
+                archive: None,
+                archive_state: ArchiveState::NotArchive,
+            },
+            limits,
+            budget,
+            &mut mail.problems,
+        );
+    }
+    mail
+}
+
+/// The decoded file name of a part: mail-parser's reading unless it is lossy, else our own
+/// reading of the raw Content-Disposition / Content-Type parameters.
+fn part_filename(part: &MessagePart, msg_raw: &[u8]) -> Option<String> {
+    let parsed = part.attachment_name().map(str::to_string);
+    let good = parsed
+        .as_deref()
+        .is_some_and(|n| !n.contains('\u{FFFD}') && !n.contains("=?") && !n.trim().is_empty());
+    if good {
+        return parsed.map(|n| sanitize_name(&n));
+    }
+    for h in &part.headers {
+        let name = h.name().to_ascii_lowercase();
+        let pname = match name.as_str() {
+            "content-disposition" => "filename",
+            "content-type" => "name",
+            _ => continue,
+        };
+        let (s, e) = (h.offset_start as usize, h.offset_end as usize);
+        if let Some(raw) = msg_raw.get(s..e)
+            && let Some(n) = header::param(raw, pname)
+        {
+            return Some(sanitize_name(&n));
+        }
+    }
+    parsed.map(|n| sanitize_name(&n))
+}
+
+/// A file name as a person would read it: no directories, no control characters.
+pub fn sanitize_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim().trim_matches('.').trim();
+    if clean.is_empty() { "unnamed".to_string() } else { crate::text::clip(clean, 200) }
+}
+
+fn default_name(ctype: &str, n: usize) -> String {
+    let ext = match ctype {
+        "application/pdf" => "pdf",
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "application/zip" => "zip",
+        _ => "bin",
+    };
+    format!("attachment-{}.{ext}", n + 1)
+}
+
+fn display_name(from_header: &str) -> String {
+    let name = match from_header.find('<') {
+        Some(pos) => &from_header[..pos],
+        None => {
+            // "addr (Name)"
+            match (from_header.find('('), from_header.rfind(')')) {
+                (Some(a), Some(b)) if a < b => &from_header[a + 1..b],
+                _ => "",
+            }
+        }
+    };
+    name.trim().trim_matches('"').trim().to_string()
+}
+
+fn quoted_ids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let lower = l.to_ascii_lowercase();
+            lower.starts_with("message-id:").then(|| l[11..].trim().to_string())
+        })
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    let offset_secs = (d.tz_hour as i32 * 3600 + d.tz_minute as i32 * 60) * if d.tz_before_gmt { -1 } else { 1 };
+    let tz = FixedOffset::east_opt(offset_secs)?;
+    let utc = chrono::DateTime::from_timestamp(d.to_timestamp(), 0)?;
+    Some(utc.with_timezone(&tz))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_still_gives_a_mail() {
+        let mail = parse(b"", &Limits::default());
+        assert!(mail.subject.is_empty());
+        let mail = parse(&[0xff, 0xfe, 0x00, 0x01], &Limits::default());
+        assert!(mail.attachments.is_empty());
+    }
+
+    #[test]
+    fn names_lose_directories_and_controls() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\x\\报告\u{7}.docx"), "报告.docx");
+        assert_eq!(sanitize_name(".."), "unnamed");
+    }
+
+    #[test]
+    fn reads_headers_and_received_date() {
+        let raw = "Received: from a by b; Mon, 20 Mar 2023 13:27:31 +0800\r\nReceived: from c by d; Mon, 20 Mar 2023 13:27:00 +0800\r\nDate: Mon, 20 Mar 2023 13:00:00 +0800\r\nFrom: =?UTF-8?B?5byg5LiJ?= <Zhang@School.edu.cn>\r\nSubject: hi\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n";
+        let mail = parse(raw.as_bytes(), &Limits::default());
+        assert_eq!(mail.from.as_deref(), Some("zhang@school.edu.cn"));
+        assert_eq!(mail.from_name.as_deref(), Some("张三"));
+        assert_eq!(mail.message_id.as_deref(), Some("<a@b>"));
+        assert_eq!(mail.received.map(|d| d.to_rfc3339()).as_deref(), Some("2023-03-20T13:27:31+08:00"));
+    }
+}

@@ -1,0 +1,203 @@
+//! The verdict vocabulary of spec §3 and the `check --json` shape of spec §5.
+//!
+//! These types are the contract between the judge and everything downstream (the
+//! command line, the store, replies, the digest). Adding keys is allowed; changing the
+//! meaning of an existing one is not.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The one decision every message gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Acknowledge,
+    RequestCorrection,
+    Hold,
+    Ignore,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Acknowledge => "acknowledge",
+            Decision::RequestCorrection => "request_correction",
+            Decision::Hold => "hold",
+            Decision::Ignore => "ignore",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Errors: any one makes the decision `request_correction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    SubjectIncomplete,
+    UnknownSchool,
+    UnknownCategory,
+    MissingForm,
+    MissingScan,
+    MissingReport,
+    UnreadableAttachment,
+    NameMismatch,
+    SchoolMismatch,
+    UnsupportedArchive,
+    AttachmentLink,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SubjectIncomplete => "subject_incomplete",
+            ErrorCode::UnknownSchool => "unknown_school",
+            ErrorCode::UnknownCategory => "unknown_category",
+            ErrorCode::MissingForm => "missing_form",
+            ErrorCode::MissingScan => "missing_scan",
+            ErrorCode::MissingReport => "missing_report",
+            ErrorCode::UnreadableAttachment => "unreadable_attachment",
+            ErrorCode::NameMismatch => "name_mismatch",
+            ErrorCode::SchoolMismatch => "school_mismatch",
+            ErrorCode::UnsupportedArchive => "unsupported_archive",
+            ErrorCode::AttachmentLink => "attachment_link",
+        }
+    }
+}
+
+/// Warnings: recorded and shown to the office, never stop an acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    Late,
+    ExpertOverAge,
+    ExpertTitleBelowSenior,
+    DuplicateSubmission,
+    FormIncomplete,
+}
+
+impl WarningCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::Late => "late",
+            WarningCode::ExpertOverAge => "expert_over_age",
+            WarningCode::ExpertTitleBelowSenior => "expert_title_below_senior",
+            WarningCode::DuplicateSubmission => "duplicate_submission",
+            WarningCode::FormIncomplete => "form_incomplete",
+        }
+    }
+}
+
+/// The role an attachment was judged to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Form,
+    SummaryTable,
+    Scan,
+    Report,
+    Other,
+}
+
+/// One expert as read from 附件2 (or from the 附件3 row naming the subject's expert).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expert {
+    pub name: String,
+    pub gender: Option<String>,
+    /// `YYYY-MM`
+    pub birth: Option<String>,
+    pub title: Option<String>,
+    /// 正高 | 副高 | 中级 | 初级 | none
+    pub title_level: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub employer: Option<String>,
+    pub category: Option<String>,
+}
+
+/// One attachment as received (archive members are listed as if attached directly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub filename: String,
+    /// Sniffed from content: docx, doc, xlsx, xls, pdf, jpeg, png, zip, rar, 7z, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub role: Role,
+    pub size: u64,
+    pub sha256: String,
+    pub pages: Option<u32>,
+    pub scanned: Option<bool>,
+    /// Image dimensions, when the attachment is an image.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u32>,
+    /// The archive this file came out of.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub archive: Option<String>,
+    /// Why the file could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub problem: Option<String>,
+}
+
+/// The judgement of one message: spec §5, one JSON object per line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub file: String,
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub subject: String,
+    pub arrived: Option<String>,
+    pub kind: Option<String>,
+    pub decision: Decision,
+    pub fields: BTreeMap<String, String>,
+    pub errors: Vec<ErrorCode>,
+    pub warnings: Vec<WarningCode>,
+    pub experts: Vec<Expert>,
+    pub attachments: Vec<AttachmentInfo>,
+    /// Plain-language reasons for the decision, for the office and for replies.
+    pub reasons: Vec<String>,
+    /// Rows of a 附件3 summary table, when one was attached.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub summary_rows: Vec<Expert>,
+    /// For `ignore`: what made the mail automatic (`bounce`, `auto_reply`, `list`, `own_reply`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub automatic: Option<String>,
+    /// For a bounce: the Message-IDs of the bounced mail, so the reply can be marked `bounced`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub bounced_ids: Vec<String>,
+    /// True when the submission was judged from a forwarded (`message/rfc822`) message.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub forwarded: bool,
+}
+
+impl Verdict {
+    /// A verdict for input that could not be judged at all.
+    pub fn unreadable(file: &str, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            file: file.to_string(),
+            message_id: None,
+            from: None,
+            subject: String::new(),
+            arrived: None,
+            kind: None,
+            decision: Decision::Hold,
+            fields: BTreeMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            experts: Vec::new(),
+            attachments: Vec::new(),
+            reasons: vec![reason.into()],
+            summary_rows: Vec::new(),
+            automatic: None,
+            bounced_ids: Vec::new(),
+            forwarded: false,
+        }
+    }
+}
