@@ -1,1 +1,7 @@
+//! All integration tests in one binary (see `support` for the shared harness).
 
+mod support;
+
+mod check_cli;
+mod corpus;
+mod samples;

@@ -29,22 +29,28 @@ pub struct SubjectReading {
     pub expert_name: Option<String>,
     /// The subject asks something (咨询, 请问, ？ …).
     pub is_question: bool,
+    /// The subject answers one of our own replies (`Re: 回执：…`).
+    pub answers_our_reply: bool,
 }
 
-/// Strips reply/forward prefixes (`Re:`, `回复：`, `Fw:` …), repeatedly.
-pub fn strip_prefixes(subject: &str, rules: &Rules) -> String {
+/// Strips reply/forward prefixes (`Re:`, `回复：`, `Fw:` …), repeatedly; returns the rest and
+/// the prefixes stripped (as rule keys).
+pub fn strip_prefixes(subject: &str, rules: &Rules) -> (String, Vec<String>) {
     let mut s = fold(subject).trim().to_string();
+    let mut stripped = Vec::new();
     loop {
         let before = s.clone();
-        // Gateway tags such as "[外部邮件]" or "【重要】" in front.
         for p in &rules.subject.prefixes {
             let lower = s.to_lowercase();
             if let Some(rest) = lower.strip_prefix(p.as_str()) {
                 // Allow "Re[2]:" and spaces before the colon.
-                let rest_trim = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']' || c == ' ');
+                let rest_trim = rest.trim_start_matches(|c: char| {
+                    c.is_ascii_digit() || c == '[' || c == ']' || c == ' '
+                });
                 if let Some(after) = rest_trim.strip_prefix(':') {
                     let cut = s.len() - after.len();
                     s = s[cut..].trim().to_string();
+                    stripped.push(p.clone());
                 }
             }
         }
@@ -52,16 +58,38 @@ pub fn strip_prefixes(subject: &str, rules: &Rules) -> String {
             break;
         }
     }
-    s
+    (s, stripped)
 }
 
-const BRACKETS: &[char] = &['【', '】', '[', ']', '(', ')', '〔', '〕', '《', '》', '<', '>', '“', '”', '"', '\'', '‘', '’', '「', '」', '『', '』', '{', '}'];
+/// Subjects are read up to this many characters.
+pub const MAX_SUBJECT_CHARS: usize = 300;
+
+const BRACKETS: &[char] = &[
+    '【', '】', '[', ']', '(', ')', '〔', '〕', '《', '》', '<', '>', '“', '”', '"', '\'', '‘',
+    '’', '「', '」', '『', '』', '{', '}',
+];
 
 /// Reads a subject.
 pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
-    let cleaned = strip_prefixes(subject, rules);
-    let mut out = SubjectReading { cleaned: cleaned.clone(), ..SubjectReading::default() };
-    out.is_question = rules.subject.question_words.iter().any(|w| cleaned.contains(w.as_str()));
+    // No real subject is longer; a hostile one must not make reading quadratic.
+    let subject: String = subject.chars().take(MAX_SUBJECT_CHARS).collect();
+    let (cleaned, stripped) = strip_prefixes(&subject, rules);
+    let mut out = SubjectReading {
+        cleaned: cleaned.clone(),
+        ..SubjectReading::default()
+    };
+    out.answers_our_reply = stripped.iter().any(|p| {
+        rules
+            .subject
+            .own_reply_prefixes
+            .iter()
+            .any(|o| key(o) == *p)
+    });
+    out.is_question = rules
+        .subject
+        .question_words
+        .iter()
+        .any(|w| cleaned.contains(w.as_str()));
 
     // Kind by keyword; the keyword becomes a separator.
     let mut rest = cleaned.replace(BRACKETS, " ");
@@ -87,19 +115,37 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         .collect();
 
     // School: whole parts first.
-    if let Some(i) = parts.iter().position(|p| rules.school(&strip_noise(p, rules)).is_some()) {
-        out.school = rules.school(&strip_noise(&parts[i], rules)).map(|s| s.name.clone());
+    if let Some(i) = parts
+        .iter()
+        .position(|p| rules.school(&strip_noise(p, rules)).is_some())
+    {
+        out.school = rules
+            .school(&strip_noise(&parts[i], rules))
+            .map(|s| s.name.clone());
         parts.remove(i);
-    } else if let Some((i, name, pieces)) = find_inside(&parts, rules.school_names().map(|(k, s)| (k, s.name.as_str())), rules) {
+    } else if let Some((i, name, pieces)) = find_inside(
+        &parts,
+        rules.school_names().map(|(k, s)| (k, s.name.as_str())),
+        rules,
+    ) {
         out.school = Some(name);
         parts.splice(i..=i, pieces);
     }
 
     // Category.
-    if let Some(i) = parts.iter().position(|p| rules.category(&strip_noise(p, rules)).is_some()) {
-        out.category = rules.category(&strip_noise(&parts[i], rules)).map(|c| c.name.clone());
+    if let Some(i) = parts
+        .iter()
+        .position(|p| rules.category(&strip_noise(p, rules)).is_some())
+    {
+        out.category = rules
+            .category(&strip_noise(&parts[i], rules))
+            .map(|c| c.name.clone());
         parts.remove(i);
-    } else if let Some((i, name, pieces)) = find_inside(&parts, rules.category_names().map(|(k, c)| (k, c.name.as_str())), rules) {
+    } else if let Some((i, name, pieces)) = find_inside(
+        &parts,
+        rules.category_names().map(|(k, c)| (k, c.name.as_str())),
+        rules,
+    ) {
         out.category = Some(name);
         parts.splice(i..=i, pieces);
     }
@@ -125,7 +171,10 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         }
         if looks_like_person_name(&p) && p.chars().count() <= 4 {
             names.push(p);
-        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5 && out.school.is_none() && out.unknown_school.is_none() {
+        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5
+            && out.school.is_none()
+            && out.unknown_school.is_none()
+        {
             // A long name that is no person's: an institution written without its ending.
             out.unknown_school = Some(p);
         } else if looks_like_person_name(&p) {
@@ -206,7 +255,10 @@ fn find_inside<'a>(
     if institution(&after, rules).is_some_and(|inst| inst == after) {
         return None;
     }
-    let pieces = [before, after].into_iter().filter(|p| !p.is_empty()).collect();
+    let pieces = [before, after]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
     Some((i, canonical.to_string(), pieces))
 }
 
@@ -234,7 +286,7 @@ mod tests {
             "Fwd: 【专家推荐】昆明学院-张伟",
             "专家推荐 昆明学院 张伟",
             "专家推荐+张伟+昆明学院",
-            "专家推荐_昆明院_张伟",
+            "专家推荐_昆院_张伟",
             "专家推荐昆明学院张伟",
             "专家推荐+云南省昆明学院+张伟",
             "专家推荐+昆明学院+张伟（附件2、盖章扫描件）",
@@ -289,5 +341,7 @@ mod tests {
         assert_eq!(r.school.as_deref(), Some("云南工商学院"));
         assert!(read("咨询：专家推荐表在哪里下载？").is_question);
         assert!(!read("专家推荐+昆明学院+张伟").is_question);
+        assert!(read("Re: 回执：专家推荐+昆明学院+张伟").answers_our_reply);
+        assert!(!read("Re: 专家推荐+昆明学院+张伟").answers_our_reply);
     }
 }

@@ -70,12 +70,23 @@ pub enum RulesCommand {
 /// Runs a parsed command line. Usage and IO failures are `Err` (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check { json, rules, jobs, files } => {
+        Command::Check {
+            json,
+            rules,
+            jobs,
+            files,
+        } => {
             let rules = load_rules(rules.as_deref())?;
             check::run(&rules, &files, json, jobs)
         }
-        Command::Rules { command: RulesCommand::Check { dir } } => rules_check(&dir),
-        Command::Bench { rules, rounds, files } => {
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => rules_check(&dir),
+        Command::Bench {
+            rules,
+            rounds,
+            files,
+        } => {
             let rules = load_rules(rules.as_deref())?;
             bench::run(&rules, &files, rounds)
         }
@@ -84,7 +95,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<Rules> {
     match dir {
-        Some(d) => Rules::load(d).with_context(|| format!("cannot use the rules in {}", d.display())),
+        Some(d) => {
+            Rules::load(d).with_context(|| format!("cannot use the rules in {}", d.display()))
+        }
         None => Ok(Rules::embedded()),
     }
 }
@@ -106,10 +119,17 @@ fn rules_check(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
             for p in &problems {
                 println!("{}", format_problem(dir, p));
             }
-            println!("{} problem(s) in {}; fix them and run `mail-intake rules check` again", problems.len(), dir.display());
+            println!(
+                "{} problem(s) in {}; fix them and run `mail-intake rules check` again",
+                problems.len(),
+                dir.display()
+            );
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot check the rules in {}", dir.display()))),
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot check the rules in {}", dir.display())))
+        }
     }
 }
 
@@ -125,7 +145,9 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("cannot list {}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+                .filter(|f| {
+                    f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml"))
+                })
                 .collect();
             files.sort();
             out.extend(files);

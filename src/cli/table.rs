@@ -5,7 +5,18 @@ use std::io::Write;
 use crate::verdict::Verdict;
 
 fn width(s: &str) -> usize {
-    s.chars().map(|c| if crate::text::is_cjk(c) || ('\u{3000}'..='\u{303F}').contains(&c) || ('\u{FF00}'..='\u{FFEF}').contains(&c) { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| {
+            if crate::text::is_cjk(c)
+                || ('\u{3000}'..='\u{303F}').contains(&c)
+                || ('\u{FF00}'..='\u{FFEF}').contains(&c)
+            {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 fn pad(s: &str, w: usize) -> String {
@@ -27,24 +38,32 @@ fn pad(s: &str, w: usize) -> String {
 }
 
 /// Prints one row per verdict and a summary line.
-pub fn print<'a>(out: &mut impl Write, verdicts: impl Iterator<Item = &'a Verdict>) -> std::io::Result<()> {
+pub fn print<'a>(
+    out: &mut impl Write,
+    verdicts: impl Iterator<Item = &'a Verdict>,
+) -> std::io::Result<()> {
     writeln!(
         out,
-        "{} {} {} {} {} {}",
+        "{} {} {} {} {} errors / warnings",
         pad("file", 10),
         pad("decision", 18),
         pad("kind", 21),
         pad("school", 28),
         pad("expert/category", 22),
-        "errors / warnings"
     )?;
     let mut counts = std::collections::BTreeMap::new();
     for v in verdicts {
         *counts.entry(v.decision.as_str()).or_insert(0) += 1;
-        let who = v.fields.get("expert_name").or_else(|| v.fields.get("category")).map(String::as_str).unwrap_or("");
+        let who = v
+            .fields
+            .get("expert_name")
+            .or_else(|| v.fields.get("category"))
+            .map(String::as_str)
+            .unwrap_or("");
         let mut notes: Vec<&str> = v.errors.iter().map(|e| e.as_str()).collect();
         notes.extend(v.warnings.iter().map(|w| w.as_str()));
-        if notes.is_empty() && matches!(v.decision, crate::Decision::Hold | crate::Decision::Ignore) {
+        if notes.is_empty() && matches!(v.decision, crate::Decision::Hold | crate::Decision::Ignore)
+        {
             notes.extend(v.reasons.iter().map(String::as_str).take(1));
         }
         writeln!(
@@ -53,7 +72,10 @@ pub fn print<'a>(out: &mut impl Write, verdicts: impl Iterator<Item = &'a Verdic
             pad(&v.file, 10),
             pad(v.decision.as_str(), 18),
             pad(v.kind.as_deref().unwrap_or("-"), 21),
-            pad(v.fields.get("school").map(String::as_str).unwrap_or("-"), 28),
+            pad(
+                v.fields.get("school").map(String::as_str).unwrap_or("-"),
+                28
+            ),
             pad(if who.is_empty() { "-" } else { who }, 22),
             notes.join(", ")
         )?;

@@ -19,10 +19,15 @@ const MAX_TEXT_CHARS: usize = 20_000;
 
 /// Reads a PDF; `Err` says in plain words why it cannot be read.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
-    let mut doc = Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
+    let mut doc =
+        Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
     if doc.is_encrypted() && doc.get_pages().is_empty() {
-        let options = lopdf::LoadOptions { password: Some(String::new()), ..lopdf::LoadOptions::default() };
-        doc = Document::load_mem_with_options(bytes, options).map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
+        let options = lopdf::LoadOptions {
+            password: Some(String::new()),
+            ..lopdf::LoadOptions::default()
+        };
+        doc = Document::load_mem_with_options(bytes, options)
+            .map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
         if doc.get_pages().is_empty() {
             return Err("PDF 文件设有密码，无法打开".into());
         }
@@ -31,7 +36,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     if pages.is_empty() {
         return Err("PDF 文件没有页面".into());
     }
-    let mut facts = PdfFacts { pages: pages.len() as u32, ..PdfFacts::default() };
+    let mut facts = PdfFacts {
+        pages: pages.len() as u32,
+        ..PdfFacts::default()
+    };
     let mut pages_with_images = 0usize;
     let mut inspected = 0usize;
     let mut text_chars = 0usize;
@@ -41,7 +49,11 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
             pages_with_images += 1;
         }
         if (number as usize) <= TEXT_PAGES && facts.text.len() < MAX_TEXT_CHARS {
-            for chunk in doc.extract_text_chunks_with_limit(&[number], limits.max_decompressed_bytes as usize).into_iter().flatten() {
+            for chunk in doc
+                .extract_text_chunks_with_limit(&[number], limits.max_decompressed_bytes as usize)
+                .into_iter()
+                .flatten()
+            {
                 facts.text.push_str(&chunk);
             }
             facts.text.push('\n');
@@ -54,34 +66,53 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
 }
 
 fn page_has_image(doc: &Document, page: lopdf::ObjectId) -> bool {
-    let Ok((own, inherited)) = doc.get_page_resources(page) else { return false };
+    let Ok((own, inherited)) = doc.get_page_resources(page) else {
+        return false;
+    };
     let mut seen = HashSet::new();
     if let Some(res) = own
         && resources_have_image(doc, res, &mut seen, 0)
     {
         return true;
     }
-    inherited.into_iter().any(|id| match doc.get_dictionary(id) {
-        Ok(res) => resources_have_image(doc, res, &mut seen, 0),
-        Err(_) => false,
-    })
+    inherited
+        .into_iter()
+        .any(|id| match doc.get_dictionary(id) {
+            Ok(res) => resources_have_image(doc, res, &mut seen, 0),
+            Err(_) => false,
+        })
 }
 
-fn resources_have_image(doc: &Document, res: &Dictionary, seen: &mut HashSet<lopdf::ObjectId>, depth: usize) -> bool {
+fn resources_have_image(
+    doc: &Document,
+    res: &Dictionary,
+    seen: &mut HashSet<lopdf::ObjectId>,
+    depth: usize,
+) -> bool {
     if depth > 4 {
         return false;
     }
-    let Ok(xobjects) = res.get(b"XObject") else { return false };
-    let Ok((_, xobjects)) = doc.dereference(xobjects) else { return false };
-    let Ok(xobjects) = xobjects.as_dict() else { return false };
+    let Ok(xobjects) = res.get(b"XObject") else {
+        return false;
+    };
+    let Ok((_, xobjects)) = doc.dereference(xobjects) else {
+        return false;
+    };
+    let Ok(xobjects) = xobjects.as_dict() else {
+        return false;
+    };
     for (_, obj) in xobjects.iter() {
         if let Object::Reference(id) = obj
             && !seen.insert(*id)
         {
             continue;
         }
-        let Ok((_, obj)) = doc.dereference(obj) else { continue };
-        let Ok(stream) = obj.as_stream() else { continue };
+        let Ok((_, obj)) = doc.dereference(obj) else {
+            continue;
+        };
+        let Ok(stream) = obj.as_stream() else {
+            continue;
+        };
         match stream.dict.get(b"Subtype").and_then(|s| s.as_name()) {
             Ok(b"Image") => return true,
             Ok(b"Form") => {

@@ -11,10 +11,13 @@ use super::Document;
 
 /// Reads every sheet of a workbook.
 pub fn read(bytes: &[u8]) -> Result<Document, String> {
-    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| format!("Excel 文件无法打开（{e}）"))?;
+    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| format!("Excel 文件无法打开（{e}）"))?;
     let mut doc = Document::default();
     for name in wb.sheet_names() {
-        let Ok(range) = wb.worksheet_range(&name) else { continue };
+        let Ok(range) = wb.worksheet_range(&name) else {
+            continue;
+        };
         let mut grid = Vec::new();
         for row in range.rows().take(2000) {
             let cells: Vec<String> = row.iter().take(100).map(cell_text).collect();

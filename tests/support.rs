@@ -1,0 +1,25 @@
+//! Shared test harness: where `../shared` is, running the built binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// `../shared` next to the project, when present (CI has it; a bare clone may not).
+pub fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+/// Says loudly that a test could not run its real data.
+pub fn skip_loudly(what: &str) {
+    eprintln!(
+        "\n!!! SKIPPED: {what}: ../shared is not present next to the project; this test checked nothing !!!\n"
+    );
+}
+
+/// Runs the `mail-intake` binary built for this test run.
+pub fn mail_intake(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+        .args(args)
+        .output()
+        .expect("run mail-intake")
+}
