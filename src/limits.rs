@@ -66,9 +66,6 @@ mod tests {
     fn stops_at_the_limit() {
         let data = vec![0u8; 1000];
         assert!(read_capped(&data[..], 1000).is_ok());
-        assert!(matches!(
-            read_capped(&data[..], 999),
-            Err(CapError::TooLarge { limit: 999 })
-        ));
+        assert!(matches!(read_capped(&data[..], 999), Err(CapError::TooLarge { limit: 999 })));
     }
 }

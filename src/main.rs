@@ -4,11 +4,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Quiet for one-shot commands, informative for the daemon.
+fn default_filter() -> &'static str {
+    match std::env::args().nth(1).as_deref() {
+        Some("run") => "info",
+        _ => "warn",
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter())),
         )
         .with_writer(std::io::stderr)
         .init();

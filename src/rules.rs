@@ -16,19 +16,26 @@ use toml::Spanned;
 use crate::text::{fold, key};
 
 /// The rule files, in the order they are read.
-pub const FILES: [&str; 4] = [
+pub const FILES: [&str; 6] = [
     "campaign.toml",
     "schools.toml",
     "categories.toml",
     "titles.toml",
+    "templates/acknowledge.txt",
+    "templates/request_correction.txt",
 ];
 
+/// Reply templates (minijinja), by decision.
+pub const TEMPLATES: [&str; 2] = ["acknowledge", "request_correction"];
+
 /// The copy of `rules/` compiled into the binary.
-const EMBEDDED: [(&str, &str); 4] = [
+const EMBEDDED: [(&str, &str); 6] = [
     ("campaign.toml", include_str!("../rules/campaign.toml")),
     ("schools.toml", include_str!("../rules/schools.toml")),
     ("categories.toml", include_str!("../rules/categories.toml")),
     ("titles.toml", include_str!("../rules/titles.toml")),
+    ("templates/acknowledge.txt", include_str!("../rules/templates/acknowledge.txt")),
+    ("templates/request_correction.txt", include_str!("../rules/templates/request_correction.txt")),
 ];
 
 /// One mistake in a rule file.
@@ -136,9 +143,7 @@ pub struct School {
 impl School {
     /// 双高/双优 schools must recommend at least three experts.
     pub fn is_flagship(&self) -> bool {
-        self.flags
-            .iter()
-            .any(|f| f.starts_with("双高") || f.starts_with("双优"))
+        self.flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"))
     }
 }
 
@@ -201,6 +206,8 @@ pub struct Rules {
     pub attachments: AttachmentRules,
     pub schools: Vec<School>,
     pub categories: Vec<Category>,
+    /// Reply templates by decision (`acknowledge`, `request_correction`).
+    pub templates: BTreeMap<String, String>,
     /// key(name or alias) → index into `schools`
     school_index: HashMap<String, usize>,
     /// key(name or alias) → index into `categories`
@@ -370,23 +377,12 @@ struct Problems<'a> {
 
 impl Problems<'_> {
     fn at(&mut self, offset: usize, message: impl Into<String>) {
-        let line = self.text[..offset.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1;
-        self.out.push(RuleProblem {
-            file: self.file.to_string(),
-            line,
-            message: message.into(),
-        });
+        let line = self.text[..offset.min(self.text.len())].matches('\n').count() + 1;
+        self.out.push(RuleProblem { file: self.file.to_string(), line, message: message.into() });
     }
 }
 
-fn parse_file<T: serde::de::DeserializeOwned>(
-    file: &str,
-    text: &str,
-    out: &mut Vec<RuleProblem>,
-) -> Option<T> {
+fn parse_file<T: serde::de::DeserializeOwned>(file: &str, text: &str, out: &mut Vec<RuleProblem>) -> Option<T> {
     match toml::from_str::<T>(text) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -413,10 +409,8 @@ impl Rules {
         let mut texts = Vec::new();
         for name in FILES {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|source| RulesError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| RulesError::Read { path: path.display().to_string(), source })?;
             texts.push((name, text));
         }
         let sources: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
@@ -428,11 +422,7 @@ impl Rules {
         let mut problems = Vec::new();
         let text_of = |name: &str| sources.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
         let missing = |name: &str, problems: &mut Vec<RuleProblem>| {
-            problems.push(RuleProblem {
-                file: name.to_string(),
-                line: 0,
-                message: "file is missing".into(),
-            });
+            problems.push(RuleProblem { file: name.to_string(), line: 0, message: "file is missing".into() });
         };
 
         let campaign_text = text_of("campaign.toml");
@@ -450,24 +440,17 @@ impl Rules {
             }
         }
 
-        let campaign: Option<CampaignFile> =
-            campaign_text.and_then(|t| parse_file("campaign.toml", t, &mut problems));
-        let schools: Option<SchoolsFile> =
-            schools_text.and_then(|t| parse_file("schools.toml", t, &mut problems));
+        let campaign: Option<CampaignFile> = campaign_text.and_then(|t| parse_file("campaign.toml", t, &mut problems));
+        let schools: Option<SchoolsFile> = schools_text.and_then(|t| parse_file("schools.toml", t, &mut problems));
         let categories: Option<CategoriesFile> =
             categories_text.and_then(|t| parse_file("categories.toml", t, &mut problems));
-        let titles: Option<TitlesFile> =
-            titles_text.and_then(|t| parse_file("titles.toml", t, &mut problems));
+        let titles: Option<TitlesFile> = titles_text.and_then(|t| parse_file("titles.toml", t, &mut problems));
 
         // ---- schools
         let mut school_list = Vec::new();
         let mut school_index: HashMap<String, usize> = HashMap::new();
         if let (Some(file), Some(text)) = (schools, schools_text) {
-            let mut p = Problems {
-                file: "schools.toml",
-                text,
-                out: &mut problems,
-            };
+            let mut p = Problems { file: "schools.toml", text, out: &mut problems };
             for entry in file.school {
                 let at = entry.span().start;
                 let s = entry.into_inner();
@@ -476,15 +459,7 @@ impl Rules {
                     continue;
                 }
                 if !LEVELS.contains(&s.level.as_str()) {
-                    p.at(
-                        at,
-                        format!(
-                            "school {}: level `{}` is not one of {}",
-                            s.name,
-                            s.level,
-                            LEVELS.join(", ")
-                        ),
-                    );
+                    p.at(at, format!("school {}: level `{}` is not one of {}", s.name, s.level, LEVELS.join(", ")));
                 }
                 let idx = school_list.len();
                 for n in std::iter::once(&s.name).chain(s.aliases.iter()) {
@@ -498,22 +473,14 @@ impl Rules {
                             let other_name: &School = &school_list[other];
                             p.at(
                                 at,
-                                format!(
-                                    "school {}: name or alias `{n}` is also used by {}",
-                                    s.name, other_name.name
-                                ),
+                                format!("school {}: name or alias `{n}` is also used by {}", s.name, other_name.name),
                             );
                         }
                         continue;
                     }
                     school_index.insert(k, idx);
                 }
-                school_list.push(School {
-                    name: s.name,
-                    aliases: s.aliases,
-                    level: s.level,
-                    flags: s.flags,
-                });
+                school_list.push(School { name: s.name, aliases: s.aliases, level: s.level, flags: s.flags });
             }
             if school_list.is_empty() {
                 p.at(0, "the roster has no school");
@@ -524,11 +491,7 @@ impl Rules {
         let mut category_list = Vec::new();
         let mut category_index: HashMap<String, usize> = HashMap::new();
         if let (Some(file), Some(text)) = (categories, categories_text) {
-            let mut p = Problems {
-                file: "categories.toml",
-                text,
-                out: &mut problems,
-            };
+            let mut p = Problems { file: "categories.toml", text, out: &mut problems };
             for entry in file.category {
                 let at = entry.span().start;
                 let c = entry.into_inner();
@@ -542,22 +505,13 @@ impl Rules {
                     if let Some(&other) = category_index.get(&k) {
                         if other != idx {
                             let other_name: &Category = &category_list[other];
-                            p.at(
-                                at,
-                                format!(
-                                    "category {}: `{n}` is also used by {}",
-                                    c.name, other_name.name
-                                ),
-                            );
+                            p.at(at, format!("category {}: `{n}` is also used by {}", c.name, other_name.name));
                         }
                         continue;
                     }
                     category_index.insert(k, idx);
                 }
-                category_list.push(Category {
-                    name: c.name,
-                    aliases: c.aliases,
-                });
+                category_list.push(Category { name: c.name, aliases: c.aliases });
             }
         }
 
@@ -565,33 +519,21 @@ impl Rules {
         let mut title_index = HashMap::new();
         let mut non_titles = Vec::new();
         if let (Some(file), Some(text)) = (titles, titles_text) {
-            let mut p = Problems {
-                file: "titles.toml",
-                text,
-                out: &mut problems,
-            };
+            let mut p = Problems { file: "titles.toml", text, out: &mut problems };
             for entry in file.title {
                 let at = entry.span().start;
                 let t = entry.into_inner();
                 if !TITLE_LEVELS.contains(&t.level.as_str()) {
                     p.at(
                         at,
-                        format!(
-                            "title {}: level `{}` is not one of {}",
-                            t.name,
-                            t.level,
-                            TITLE_LEVELS.join(", ")
-                        ),
+                        format!("title {}: level `{}` is not one of {}", t.name, t.level, TITLE_LEVELS.join(", ")),
                     );
                     continue;
                 }
                 let k = key(&t.name);
                 match title_index.get(&k) {
                     Some(level) if level != &t.level => {
-                        p.at(
-                            at,
-                            format!("title {} is listed twice with different levels", t.name),
-                        );
+                        p.at(at, format!("title {} is listed twice with different levels", t.name));
                     }
                     _ => {
                         title_index.insert(k, t.level);
@@ -609,14 +551,30 @@ impl Rules {
             }
         }
 
+        // ---- templates
+        let mut templates = BTreeMap::new();
+        for name in TEMPLATES {
+            let file = format!("templates/{name}.txt");
+            match text_of(&file) {
+                None => missing(&file, &mut problems),
+                Some(t) => {
+                    let mut env = minijinja::Environment::new();
+                    if let Err(e) = env.add_template_owned(file.clone(), t.to_string()) {
+                        problems.push(RuleProblem {
+                            file: file.clone(),
+                            line: e.line().unwrap_or(0),
+                            message: e.to_string(),
+                        });
+                    }
+                    templates.insert(name.to_string(), t.to_string());
+                }
+            }
+        }
+
         // ---- campaign
         let mut built = None;
         if let (Some(file), Some(text)) = (campaign, campaign_text) {
-            let mut p = Problems {
-                file: "campaign.toml",
-                text,
-                out: &mut problems,
-            };
+            let mut p = Problems { file: "campaign.toml", text, out: &mut problems };
             let tz = match file.campaign.timezone.get_ref().parse::<chrono_tz::Tz>() {
                 Ok(tz) => tz,
                 Err(_) => {
@@ -637,12 +595,7 @@ impl Rules {
                         if let Some(prev) = labels.insert(key(n), field.clone())
                             && &prev != field
                         {
-                            p.at(
-                                at,
-                                format!(
-                                    "form {id}: label `{n}` is given to both {prev} and {field}"
-                                ),
-                            );
+                            p.at(at, format!("form {id}: label `{n}` is given to both {prev} and {field}"));
                         }
                     }
                 }
@@ -656,13 +609,7 @@ impl Rules {
                 }
                 forms.insert(
                     id.clone(),
-                    FormRule {
-                        id,
-                        title: f.title,
-                        markers: f.markers,
-                        required: f.required,
-                        labels,
-                    },
+                    FormRule { id, title: f.title, markers: f.markers, required: f.required, labels },
                 );
             }
             let mut kinds = Vec::new();
@@ -680,7 +627,10 @@ impl Rules {
                 for s in &k.subject_parts {
                     match Part::parse(s) {
                         Some(part) => parts.push(part),
-                        None => p.at(at, format!("kind {}: unknown subject part `{s}` (school, expert_name, category)", k.id)),
+                        None => p.at(
+                            at,
+                            format!("kind {}: unknown subject part `{s}` (school, expert_name, category)", k.id),
+                        ),
                     }
                 }
                 let mut requires = Vec::new();
@@ -689,22 +639,13 @@ impl Rules {
                         "form" => requires.push(Requirement::Form),
                         "scan" => requires.push(Requirement::Scan),
                         "report" => requires.push(Requirement::Report),
-                        _ => p.at(
-                            at,
-                            format!(
-                                "kind {}: unknown requirement `{s}` (form, scan, report)",
-                                k.id
-                            ),
-                        ),
+                        _ => p.at(at, format!("kind {}: unknown requirement `{s}` (form, scan, report)", k.id)),
                     }
                 }
                 if let Some(form) = &k.form
                     && !forms.contains_key(form)
                 {
-                    p.at(
-                        at,
-                        format!("kind {}: form `{form}` is not defined under [form]", k.id),
-                    );
+                    p.at(at, format!("kind {}: form `{form}` is not defined under [form]", k.id));
                 }
                 if requires.contains(&Requirement::Form) && k.form.is_none() {
                     p.at(at, format!("kind {}: requires a form but names none", k.id));
@@ -712,13 +653,7 @@ impl Rules {
                 let deadline = match DateTime::parse_from_rfc3339(&k.deadline) {
                     Ok(d) => d,
                     Err(e) => {
-                        p.at(
-                            at,
-                            format!(
-                                "kind {}: deadline `{}` is not RFC 3339 ({e})",
-                                k.id, k.deadline
-                            ),
-                        );
+                        p.at(at, format!("kind {}: deadline `{}` is not RFC 3339 ({e})", k.id, k.deadline));
                         continue;
                     }
                 };
@@ -762,21 +697,12 @@ impl Rules {
                 AutomaticRules {
                     senders: a.senders.iter().map(|x| x.to_lowercase()).collect(),
                     sender_names: a.sender_names.iter().map(|x| x.to_lowercase()).collect(),
-                    subject_prefixes: a
-                        .subject_prefixes
-                        .iter()
-                        .map(|x| fold(x).to_lowercase())
-                        .collect(),
+                    subject_prefixes: a.subject_prefixes.iter().map(|x| fold(x).to_lowercase()).collect(),
                     precedence: a.precedence.iter().map(|x| x.to_lowercase()).collect(),
                     own_header: a.own_header,
                 },
                 LinkRules {
-                    patterns: file
-                        .links
-                        .patterns
-                        .iter()
-                        .map(|x| x.to_lowercase())
-                        .collect(),
+                    patterns: file.links.patterns.iter().map(|x| x.to_lowercase()).collect(),
                     words: file.links.words,
                 },
                 AttachmentRules {
@@ -820,6 +746,7 @@ impl Rules {
             attachments,
             schools: school_list,
             categories: category_list,
+            templates,
             school_index,
             category_index,
             title_index,
@@ -834,16 +761,12 @@ impl Rules {
 
     /// The roster school a text names exactly (official name, alias, or an obvious variant).
     pub fn school(&self, text: &str) -> Option<&School> {
-        self.school_index
-            .get(&school_key(text))
-            .map(|&i| &self.schools[i])
+        self.school_index.get(&school_key(text)).map(|&i| &self.schools[i])
     }
 
     /// Every (key, school) pair, for substring search in subjects without separators.
     pub fn school_names(&self) -> impl Iterator<Item = (&str, &School)> {
-        self.school_index
-            .iter()
-            .map(|(k, &i)| (k.as_str(), &self.schools[i]))
+        self.school_index.iter().map(|(k, &i)| (k.as_str(), &self.schools[i]))
     }
 
     /// The category a text names exactly (name or alias; 大类 may be omitted).
@@ -863,9 +786,7 @@ impl Rules {
 
     /// Every (key, category) pair, for substring search.
     pub fn category_names(&self) -> impl Iterator<Item = (&str, &Category)> {
-        self.category_index
-            .iter()
-            .map(|(k, &i)| (k.as_str(), &self.categories[i]))
+        self.category_index.iter().map(|(k, &i)| (k.as_str(), &self.categories[i]))
     }
 
     /// The level of a title (正高/副高/中级/初级), or `None` when it is not a 职称.
@@ -893,10 +814,7 @@ impl Rules {
             }
         }
         // "正高级", "副高级职称": the level named outright.
-        TITLE_LEVELS
-            .iter()
-            .find(|level| k.contains(*level))
-            .copied()
+        TITLE_LEVELS.iter().find(|level| k.contains(*level)).copied()
     }
 }
 
@@ -922,36 +840,18 @@ mod tests {
     #[test]
     fn schools_by_alias_and_variant() {
         let r = Rules::embedded();
-        assert_eq!(
-            r.school("昆明铁道职院").map(|s| s.name.as_str()),
-            Some("昆明铁道职业技术学院")
-        );
-        assert_eq!(
-            r.school("云南省曲靖应用技术学校").map(|s| s.name.as_str()),
-            Some("云南省曲靖应用技术学校")
-        );
-        assert_eq!(
-            r.school("曲靖应用技术学校").map(|s| s.name.as_str()),
-            Some("云南省曲靖应用技术学校")
-        );
-        assert_eq!(
-            r.school("云南省昆明学院").map(|s| s.name.as_str()),
-            Some("昆明学院")
-        );
+        assert_eq!(r.school("昆明铁道职院").map(|s| s.name.as_str()), Some("昆明铁道职业技术学院"));
+        assert_eq!(r.school("云南省曲靖应用技术学校").map(|s| s.name.as_str()), Some("云南省曲靖应用技术学校"));
+        assert_eq!(r.school("曲靖应用技术学校").map(|s| s.name.as_str()), Some("云南省曲靖应用技术学校"));
+        assert_eq!(r.school("云南省昆明学院").map(|s| s.name.as_str()), Some("昆明学院"));
         assert!(r.school("昆明某某学院").is_none());
     }
 
     #[test]
     fn categories_by_alias() {
         let r = Rules::embedded();
-        assert_eq!(
-            r.category("电子信息大类").map(|c| c.name.as_str()),
-            Some("电子与信息大类")
-        );
-        assert_eq!(
-            r.category("医药卫生").map(|c| c.name.as_str()),
-            Some("医药卫生大类")
-        );
+        assert_eq!(r.category("电子信息大类").map(|c| c.name.as_str()), Some("电子与信息大类"));
+        assert_eq!(r.category("医药卫生").map(|c| c.name.as_str()), Some("医药卫生大类"));
         assert!(r.category("智能制造大类").is_none());
     }
 
@@ -972,35 +872,21 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_line() {
-        let campaign = EMBEDDED[0]
-            .1
-            .replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Base\"");
-        let schools = format!(
-            "{}\n[[school]]\nname = \"重复学校\"\naliases = [\"昆工\"]\nlevel = \"小学\"\n",
-            EMBEDDED[1].1
-        );
+        let campaign = EMBEDDED[0].1.replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Base\"");
+        let schools =
+            format!("{}\n[[school]]\nname = \"重复学校\"\naliases = [\"昆工\"]\nlevel = \"小学\"\n", EMBEDDED[1].1);
         let sources = [
             ("campaign.toml", campaign.as_str()),
             ("schools.toml", schools.as_str()),
             ("categories.toml", EMBEDDED[2].1),
+            ("templates/acknowledge.txt", "{% if %}"),
+            ("templates/request_correction.txt", EMBEDDED[5].1),
         ];
         let problems = Rules::from_sources(&sources).expect_err("invalid");
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert!(
-            text.iter()
-                .any(|t| t.starts_with("campaign.toml:") && t.contains("Mars/Base")),
-            "{text:?}"
-        );
+        assert!(text.iter().any(|t| t.starts_with("campaign.toml:") && t.contains("Mars/Base")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("level `小学`")), "{text:?}");
-        assert!(
-            text.iter()
-                .any(|t| t.contains("`昆工` is also used by 昆明理工大学")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|t| t.starts_with("titles.toml:0: file is missing")),
-            "{text:?}"
-        );
+        assert!(text.iter().any(|t| t.contains("`昆工` is also used by 昆明理工大学")), "{text:?}");
+        assert!(text.iter().any(|t| t.starts_with("titles.toml:0: file is missing")), "{text:?}");
     }
 }

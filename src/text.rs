@@ -34,14 +34,9 @@ pub fn is_cjk(c: char) -> bool {
 pub fn looks_like_person_name(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     let cjk = chars.iter().filter(|c| is_cjk(**c)).count();
-    let dots = chars
-        .iter()
-        .filter(|c| matches!(c, '·' | '•' | '.' | '・'))
-        .count();
+    let dots = chars.iter().filter(|c| matches!(c, '·' | '•' | '.' | '・')).count();
     if cjk >= 2 && cjk + dots == chars.len() && cjk <= 8 {
-        return !chars
-            .first()
-            .is_some_and(|c| matches!(c, '·' | '•' | '.' | '・'));
+        return !chars.first().is_some_and(|c| matches!(c, '·' | '•' | '.' | '・'));
     }
     false
 }

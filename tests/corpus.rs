@@ -30,21 +30,14 @@ fn every_corpus_message_is_judged_quickly() {
     let mut all = Vec::new();
     files(&shared.join("corpus"), &mut all);
     all.sort();
-    assert!(
-        all.len() > 100,
-        "the corpus looks empty ({} files)",
-        all.len()
-    );
+    assert!(all.len() > 100, "the corpus looks empty ({} files)", all.len());
     let rules = Rules::embedded();
     let opts = JudgeOptions::default();
     let mut slow = Vec::new();
     let mut decisions = std::collections::BTreeMap::new();
     for path in &all {
         let raw = std::fs::read(path).expect("read corpus file");
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let t = Instant::now();
         let v = judge(&name, &raw, &rules, &opts);
         let took = t.elapsed();
@@ -56,11 +49,7 @@ fn every_corpus_message_is_judged_quickly() {
         *decisions.entry(v.decision.as_str()).or_insert(0) += 1;
     }
     eprintln!("corpus: {} messages judged: {decisions:?}", all.len());
-    assert!(
-        slow.is_empty(),
-        "messages over the 2 s budget:\n{}",
-        slow.join("\n")
-    );
+    assert!(slow.is_empty(), "messages over the 2 s budget:\n{}", slow.join("\n"));
 }
 
 #[test]
@@ -77,17 +66,10 @@ fn corpus_automatic_mail_is_never_answered() {
         for path in all {
             let raw = std::fs::read(&path).expect("read");
             let v = judge("x.eml", &raw, &rules, &opts);
-            if matches!(
-                v.decision,
-                mail_intake::Decision::Acknowledge | mail_intake::Decision::RequestCorrection
-            ) {
+            if matches!(v.decision, mail_intake::Decision::Acknowledge | mail_intake::Decision::RequestCorrection) {
                 answered.push(format!("{} → {}", path.display(), v.decision));
             }
         }
     }
-    assert!(
-        answered.is_empty(),
-        "automatic mail that would get a reply:\n{}",
-        answered.join("\n")
-    );
+    assert!(answered.is_empty(), "automatic mail that would get a reply:\n{}", answered.join("\n"));
 }

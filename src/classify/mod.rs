@@ -16,12 +16,7 @@ use crate::rules::Rules;
 /// True when the body carries a cloud "超大附件" link standing in for attachments.
 pub fn has_cloud_link(body: &str, rules: &Rules) -> bool {
     let lower = body.to_lowercase();
-    if rules
-        .links
-        .patterns
-        .iter()
-        .any(|p| lower.contains(p.as_str()))
-    {
+    if rules.links.patterns.iter().any(|p| lower.contains(p.as_str())) {
         return true;
     }
     rules.links.words.iter().any(|w| body.contains(w.as_str()))

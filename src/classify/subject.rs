@@ -44,9 +44,8 @@ pub fn strip_prefixes(subject: &str, rules: &Rules) -> (String, Vec<String>) {
             let lower = s.to_lowercase();
             if let Some(rest) = lower.strip_prefix(p.as_str()) {
                 // Allow "Re[2]:" and spaces before the colon.
-                let rest_trim = rest.trim_start_matches(|c: char| {
-                    c.is_ascii_digit() || c == '[' || c == ']' || c == ' '
-                });
+                let rest_trim =
+                    rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']' || c == ' ');
                 if let Some(after) = rest_trim.strip_prefix(':') {
                     let cut = s.len() - after.len();
                     s = s[cut..].trim().to_string();
@@ -65,8 +64,8 @@ pub fn strip_prefixes(subject: &str, rules: &Rules) -> (String, Vec<String>) {
 pub const MAX_SUBJECT_CHARS: usize = 300;
 
 const BRACKETS: &[char] = &[
-    '【', '】', '[', ']', '(', ')', '〔', '〕', '《', '》', '<', '>', '“', '”', '"', '\'', '‘',
-    '’', '「', '」', '『', '』', '{', '}',
+    '【', '】', '[', ']', '(', ')', '〔', '〕', '《', '》', '<', '>', '“', '”', '"', '\'', '‘', '’', '「', '」', '『',
+    '』', '{', '}',
 ];
 
 /// Reads a subject.
@@ -74,22 +73,9 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     // No real subject is longer; a hostile one must not make reading quadratic.
     let subject: String = subject.chars().take(MAX_SUBJECT_CHARS).collect();
     let (cleaned, stripped) = strip_prefixes(&subject, rules);
-    let mut out = SubjectReading {
-        cleaned: cleaned.clone(),
-        ..SubjectReading::default()
-    };
-    out.answers_our_reply = stripped.iter().any(|p| {
-        rules
-            .subject
-            .own_reply_prefixes
-            .iter()
-            .any(|o| key(o) == *p)
-    });
-    out.is_question = rules
-        .subject
-        .question_words
-        .iter()
-        .any(|w| cleaned.contains(w.as_str()));
+    let mut out = SubjectReading { cleaned: cleaned.clone(), ..SubjectReading::default() };
+    out.answers_our_reply = stripped.iter().any(|p| rules.subject.own_reply_prefixes.iter().any(|o| key(o) == *p));
+    out.is_question = rules.subject.question_words.iter().any(|w| cleaned.contains(w.as_str()));
 
     // Kind by keyword; the keyword becomes a separator.
     let mut rest = cleaned.replace(BRACKETS, " ");
@@ -115,37 +101,23 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         .collect();
 
     // School: whole parts first.
-    if let Some(i) = parts
-        .iter()
-        .position(|p| rules.school(&strip_noise(p, rules)).is_some())
-    {
-        out.school = rules
-            .school(&strip_noise(&parts[i], rules))
-            .map(|s| s.name.clone());
+    if let Some(i) = parts.iter().position(|p| rules.school(&strip_noise(p, rules)).is_some()) {
+        out.school = rules.school(&strip_noise(&parts[i], rules)).map(|s| s.name.clone());
         parts.remove(i);
-    } else if let Some((i, name, pieces)) = find_inside(
-        &parts,
-        rules.school_names().map(|(k, s)| (k, s.name.as_str())),
-        rules,
-    ) {
+    } else if let Some((i, name, pieces)) =
+        find_inside(&parts, rules.school_names().map(|(k, s)| (k, s.name.as_str())), rules)
+    {
         out.school = Some(name);
         parts.splice(i..=i, pieces);
     }
 
     // Category.
-    if let Some(i) = parts
-        .iter()
-        .position(|p| rules.category(&strip_noise(p, rules)).is_some())
-    {
-        out.category = rules
-            .category(&strip_noise(&parts[i], rules))
-            .map(|c| c.name.clone());
+    if let Some(i) = parts.iter().position(|p| rules.category(&strip_noise(p, rules)).is_some()) {
+        out.category = rules.category(&strip_noise(&parts[i], rules)).map(|c| c.name.clone());
         parts.remove(i);
-    } else if let Some((i, name, pieces)) = find_inside(
-        &parts,
-        rules.category_names().map(|(k, c)| (k, c.name.as_str())),
-        rules,
-    ) {
+    } else if let Some((i, name, pieces)) =
+        find_inside(&parts, rules.category_names().map(|(k, c)| (k, c.name.as_str())), rules)
+    {
         out.category = Some(name);
         parts.splice(i..=i, pieces);
     }
@@ -171,9 +143,7 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         }
         if looks_like_person_name(&p) && p.chars().count() <= 4 {
             names.push(p);
-        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5
-            && out.school.is_none()
-            && out.unknown_school.is_none()
+        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5 && out.school.is_none() && out.unknown_school.is_none()
         {
             // A long name that is no person's: an institution written without its ending.
             out.unknown_school = Some(p);
@@ -212,20 +182,16 @@ fn strip_noise(part: &str, rules: &Rules) -> String {
 /// The institution a part names, if it ends like one (`…学院`, `…学校`, `…职院`).
 fn institution(part: &str, rules: &Rules) -> Option<String> {
     let trimmed: String = part.trim_end_matches(|c: char| !is_cjk(c)).to_string();
-    rules
-        .subject
-        .institution_suffixes
-        .iter()
-        .find(|s| trimmed.ends_with(s.as_str()))
-        .map(|_| trimmed.clone())
-        .or_else(|| {
+    rules.subject.institution_suffixes.iter().find(|s| trimmed.ends_with(s.as_str())).map(|_| trimmed.clone()).or_else(
+        || {
             // "…学院1+X证书…": the suffix inside a longer part.
             rules.subject.institution_suffixes.iter().find_map(|s| {
                 let pos = part.find(s.as_str())?;
                 let name = &part[..pos + s.len()];
                 (name.chars().filter(|c| is_cjk(*c)).count() >= 4).then(|| strip_noise(name, rules))
             })
-        })
+        },
+    )
 }
 
 /// Finds the longest name (≥4 characters, so short aliases never match by accident) inside
@@ -255,10 +221,7 @@ fn find_inside<'a>(
     if institution(&after, rules).is_some_and(|inst| inst == after) {
         return None;
     }
-    let pieces = [before, after]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect();
+    let pieces = [before, after].into_iter().filter(|p| !p.is_empty()).collect();
     Some((i, canonical.to_string(), pieces))
 }
 

@@ -15,16 +15,10 @@ pub fn run(rules: &Rules, paths: &[PathBuf], rounds: usize) -> anyhow::Result<Ex
     let mails: Vec<(String, Vec<u8>)> = files
         .iter()
         .map(|p| {
-            Ok((
-                p.display().to_string(),
-                std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-            ))
+            Ok((p.display().to_string(), std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?))
         })
         .collect::<anyhow::Result<_>>()?;
-    anyhow::ensure!(
-        !mails.is_empty(),
-        "no .eml files to measure; give files or folders of .eml files"
-    );
+    anyhow::ensure!(!mails.is_empty(), "no .eml files to measure; give files or folders of .eml files");
     let bytes: usize = mails.iter().map(|(_, m)| m.len()).sum();
     let opts = JudgeOptions::default();
     let rounds = rounds.max(1);
@@ -48,12 +42,7 @@ pub fn run(rules: &Rules, paths: &[PathBuf], rounds: usize) -> anyhow::Result<Ex
     let multi = t.elapsed().as_secs_f64();
     let total = (mails.len() * rounds) as f64;
     let mb = (bytes * rounds) as f64 / (1024.0 * 1024.0);
-    println!(
-        "mails: {} ({:.1} MB) × {} rounds",
-        mails.len(),
-        bytes as f64 / (1024.0 * 1024.0),
-        rounds
-    );
+    println!("mails: {} ({:.1} MB) × {} rounds", mails.len(), bytes as f64 / (1024.0 * 1024.0), rounds);
     println!(
         "check, 1 thread:   {:>8.1} mails/s  {:>6.1} MB/s  ({:.2} ms/mail)",
         total / single,

@@ -10,25 +10,15 @@ use crate::rules::Rules;
 use crate::validate::{JudgeOptions, judge};
 use crate::verdict::Verdict;
 
-pub fn run(
-    rules: &Rules,
-    paths: &[PathBuf],
-    json: bool,
-    jobs: Option<usize>,
-) -> anyhow::Result<ExitCode> {
+pub fn run(rules: &Rules, paths: &[PathBuf], json: bool, jobs: Option<usize>) -> anyhow::Result<ExitCode> {
     let files = super::expand(paths)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
-        .build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
     let opts = JudgeOptions::default();
     let results: Vec<(Verdict, bool)> = pool.install(|| {
         files
             .par_iter()
             .map(|path| {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default();
+                let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
                 match std::fs::read(path) {
                     Ok(raw) => (judge(&name, &raw, rules, &opts), true),
                     Err(e) => {
@@ -49,17 +39,9 @@ pub fn run(
         super::table::print(&mut out, results.iter().map(|(v, _)| v))?;
     }
     out.flush()?;
-    let failed: Vec<&Verdict> = results
-        .iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(v, _)| v)
-        .collect();
+    let failed: Vec<&Verdict> = results.iter().filter(|(_, ok)| !ok).map(|(v, _)| v).collect();
     for v in &failed {
         eprintln!("error: {}", v.reasons.join("; "));
     }
-    Ok(if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

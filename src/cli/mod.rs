@@ -5,6 +5,9 @@
 
 mod bench;
 mod check;
+mod demo;
+mod demo_inbox;
+mod run;
 mod table;
 
 use std::path::PathBuf;
@@ -25,6 +28,27 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job on a bundled sample inbox (no mail server): register, replies, digest-to-be.
+    Demo {
+        /// Working folder (made afresh).
+        #[arg(long, default_value = "var/demo")]
+        dir: PathBuf,
+    },
+    /// Run the daemon: IMAP (or Maildir) → SQLite → replies, until stopped.
+    Run {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// Process what is there, send due replies, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print a commented example configuration.
+    DefaultConfig,
+    /// Work with a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Judge .eml files without a mailbox, database or sending anything (spec §5).
     Check {
         /// One JSON object per file and line, in input order.
@@ -59,6 +83,15 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file; reports every problem at once.
+    Check {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Validate a rules folder; reports every problem with file and line.
     Check {
@@ -70,23 +103,16 @@ pub enum RulesCommand {
 /// Runs a parsed command line. Usage and IO failures are `Err` (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check {
-            json,
-            rules,
-            jobs,
-            files,
-        } => {
+        Command::Demo { dir } => demo::run(&dir),
+        Command::Run { config, once } => run::run(&config, once),
+        Command::DefaultConfig => Ok(run::default_config()),
+        Command::Config { command: ConfigCommand::Check { config } } => run::config_check(&config),
+        Command::Check { json, rules, jobs, files } => {
             let rules = load_rules(rules.as_deref())?;
             check::run(&rules, &files, json, jobs)
         }
-        Command::Rules {
-            command: RulesCommand::Check { dir },
-        } => rules_check(&dir),
-        Command::Bench {
-            rules,
-            rounds,
-            files,
-        } => {
+        Command::Rules { command: RulesCommand::Check { dir } } => rules_check(&dir),
+        Command::Bench { rules, rounds, files } => {
             let rules = load_rules(rules.as_deref())?;
             bench::run(&rules, &files, rounds)
         }
@@ -95,9 +121,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn load_rules(dir: Option<&std::path::Path>) -> anyhow::Result<Rules> {
     match dir {
-        Some(d) => {
-            Rules::load(d).with_context(|| format!("cannot use the rules in {}", d.display()))
-        }
+        Some(d) => Rules::load(d).with_context(|| format!("cannot use the rules in {}", d.display())),
         None => Ok(Rules::embedded()),
     }
 }
@@ -126,10 +150,7 @@ fn rules_check(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::from(1))
         }
-        Err(e) => {
-            Err(anyhow::Error::new(e)
-                .context(format!("cannot check the rules in {}", dir.display())))
-        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot check the rules in {}", dir.display()))),
     }
 }
 
@@ -145,9 +166,7 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("cannot list {}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml"))
-                })
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
                 .collect();
             files.sort();
             out.extend(files);

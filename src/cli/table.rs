@@ -38,10 +38,7 @@ fn pad(s: &str, w: usize) -> String {
 }
 
 /// Prints one row per verdict and a summary line.
-pub fn print<'a>(
-    out: &mut impl Write,
-    verdicts: impl Iterator<Item = &'a Verdict>,
-) -> std::io::Result<()> {
+pub fn print<'a>(out: &mut impl Write, verdicts: impl Iterator<Item = &'a Verdict>) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {} {} {} {} errors / warnings",
@@ -54,16 +51,10 @@ pub fn print<'a>(
     let mut counts = std::collections::BTreeMap::new();
     for v in verdicts {
         *counts.entry(v.decision.as_str()).or_insert(0) += 1;
-        let who = v
-            .fields
-            .get("expert_name")
-            .or_else(|| v.fields.get("category"))
-            .map(String::as_str)
-            .unwrap_or("");
+        let who = v.fields.get("expert_name").or_else(|| v.fields.get("category")).map(String::as_str).unwrap_or("");
         let mut notes: Vec<&str> = v.errors.iter().map(|e| e.as_str()).collect();
         notes.extend(v.warnings.iter().map(|w| w.as_str()));
-        if notes.is_empty() && matches!(v.decision, crate::Decision::Hold | crate::Decision::Ignore)
-        {
+        if notes.is_empty() && matches!(v.decision, crate::Decision::Hold | crate::Decision::Ignore) {
             notes.extend(v.reasons.iter().map(String::as_str).take(1));
         }
         writeln!(
@@ -72,10 +63,7 @@ pub fn print<'a>(
             pad(&v.file, 10),
             pad(v.decision.as_str(), 18),
             pad(v.kind.as_deref().unwrap_or("-"), 21),
-            pad(
-                v.fields.get("school").map(String::as_str).unwrap_or("-"),
-                28
-            ),
+            pad(v.fields.get("school").map(String::as_str).unwrap_or("-"), 28),
             pad(if who.is_empty() { "-" } else { who }, 22),
             notes.join(", ")
         )?;

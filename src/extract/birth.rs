@@ -4,8 +4,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static YEAR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(19\d{2}|20[0-2]\d)\s*(?:年|\.|-|/|．|－|—|\s)\s*(\d{1,2})(?:\D|$)")
-        .expect("static regex")
+    Regex::new(r"(19\d{2}|20[0-2]\d)\s*(?:年|\.|-|/|．|－|—|\s)\s*(\d{1,2})(?:\D|$)").expect("static regex")
 });
 static COMPACT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(19\d{2}|20[0-2]\d)(\d{2})(\d{2})?$").expect("static regex"));

@@ -15,18 +15,14 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// Reads the text of a Word 97-2003 document.
 pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
-    let mut cf = cfb::CompoundFile::open(Cursor::new(bytes))
-        .map_err(|e| format!("Word 97-2003 文件已损坏（{e}）"))?;
+    let mut cf = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| format!("Word 97-2003 文件已损坏（{e}）"))?;
     let word = {
-        let s = cf
-            .open_stream("/WordDocument")
-            .map_err(|_| "不是 Word 文件（缺少 WordDocument）".to_string())?;
+        let s = cf.open_stream("/WordDocument").map_err(|_| "不是 Word 文件（缺少 WordDocument）".to_string())?;
         read_capped(s, limits.max_decompressed_bytes).map_err(|e| e.to_string())?
     };
     if u16_at(&word, 0) != Some(0xA5EC) {
@@ -36,27 +32,16 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
     if flags & 0x0100 != 0 {
         return Err("Word 文件设有密码，无法打开".into());
     }
-    let table_name = if flags & 0x0200 != 0 {
-        "/1Table"
-    } else {
-        "/0Table"
-    };
+    let table_name = if flags & 0x0200 != 0 { "/1Table" } else { "/0Table" };
     let table = {
-        let mut s = cf
-            .open_stream(table_name)
-            .map_err(|_| "Word 文件缺少表流".to_string())?;
+        let mut s = cf.open_stream(table_name).map_err(|_| "Word 文件缺少表流".to_string())?;
         let mut buf = Vec::new();
-        (&mut s)
-            .take(limits.max_decompressed_bytes)
-            .read_to_end(&mut buf)
-            .map_err(|e| e.to_string())?;
+        (&mut s).take(limits.max_decompressed_bytes).read_to_end(&mut buf).map_err(|e| e.to_string())?;
         buf
     };
     let fc_clx = u32_at(&word, 0x01A2).ok_or("Word 文件头过短")? as usize;
     let lcb_clx = u32_at(&word, 0x01A6).ok_or("Word 文件头过短")? as usize;
-    let clx = table
-        .get(fc_clx..fc_clx.saturating_add(lcb_clx))
-        .ok_or("Word 文件的文本索引越界")?;
+    let clx = table.get(fc_clx..fc_clx.saturating_add(lcb_clx)).ok_or("Word 文件的文本索引越界")?;
     // Skip Prc blocks (0x01), find the Pcdt (0x02).
     let mut i = 0;
     while i < clx.len() && clx[i] == 0x01 {
@@ -67,9 +52,7 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
         return Err("Word 文件的文本索引无效".into());
     }
     let lcb = u32_at(clx, i + 1).ok_or("Word 文件的文本索引无效")? as usize;
-    let plc = clx
-        .get(i + 5..i + 5 + lcb)
-        .ok_or("Word 文件的文本索引越界")?;
+    let plc = clx.get(i + 5..i + 5 + lcb).ok_or("Word 文件的文本索引越界")?;
     if plc.len() < 4 {
         return Ok(String::new());
     }
@@ -86,20 +69,13 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
         }
         if fc & 0x4000_0000 != 0 {
             let start = ((fc & 0x3FFF_FFFF) / 2) as usize;
-            let slice = word
-                .get(start..start + count)
-                .ok_or("Word 文件的文本越界")?;
+            let slice = word.get(start..start + count).ok_or("Word 文件的文本越界")?;
             let (s, _, _) = encoding_rs::WINDOWS_1252.decode(slice);
             out.push_str(&s);
         } else {
             let start = fc as usize;
-            let slice = word
-                .get(start..start + count * 2)
-                .ok_or("Word 文件的文本越界")?;
-            let units: Vec<u16> = slice
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
+            let slice = word.get(start..start + count * 2).ok_or("Word 文件的文本越界")?;
+            let units: Vec<u16> = slice.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
             out.push_str(&String::from_utf16_lossy(&units));
         }
     }
@@ -107,11 +83,7 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
 }
 
 /// Reads a .doc into the same shape as a .docx.
-pub fn read(
-    bytes: &[u8],
-    limits: &Limits,
-    is_label: &dyn Fn(&str) -> bool,
-) -> Result<Document, String> {
+pub fn read(bytes: &[u8], limits: &Limits, is_label: &dyn Fn(&str) -> bool) -> Result<Document, String> {
     let text = text(bytes, limits)?;
     Ok(structure(&text, is_label))
 }
@@ -123,13 +95,7 @@ pub fn structure(text: &str, is_label: &dyn Fn(&str) -> bool) -> Document {
     let mut current = String::new();
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| {
-                if c == '\r' || c == '\x0b' || c == '\t' {
-                    ' '
-                } else {
-                    c
-                }
-            })
+            .map(|c| if c == '\r' || c == '\x0b' || c == '\t' { ' ' } else { c })
             .filter(|c| !c.is_control())
             .collect::<String>()
             .split_whitespace()
@@ -138,8 +104,7 @@ pub fn structure(text: &str, is_label: &dyn Fn(&str) -> bool) -> Document {
     };
     let flush_table = |cells: &mut Vec<String>, doc: &mut Document| {
         if !cells.is_empty() {
-            doc.tables
-                .push(rows_from_cells(std::mem::take(cells), is_label));
+            doc.tables.push(rows_from_cells(std::mem::take(cells), is_label));
         }
     };
     for c in text.chars() {

@@ -14,13 +14,9 @@ use crate::limits::{Limits, read_capped};
 
 /// Reads a .docx file.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Document, String> {
-    let mut zip =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("Word 文件已损坏（{e}）"))?;
-    let entry = zip
-        .by_name("word/document.xml")
-        .map_err(|_| "Word 文件缺少正文（word/document.xml）".to_string())?;
-    let xml = read_capped(entry, limits.max_decompressed_bytes)
-        .map_err(|e| format!("Word 文件无法读取：{e}"))?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("Word 文件已损坏（{e}）"))?;
+    let entry = zip.by_name("word/document.xml").map_err(|_| "Word 文件缺少正文（word/document.xml）".to_string())?;
+    let xml = read_capped(entry, limits.max_decompressed_bytes).map_err(|e| format!("Word 文件无法读取：{e}"))?;
     let xml = String::from_utf8(xml).map_err(|_| "Word 文件正文不是 UTF-8".to_string())?;
     parse_document_xml(&xml)
 }
@@ -40,9 +36,7 @@ pub fn parse_document_xml(xml: &str) -> Result<Document, String> {
     let mut in_text = false;
     let mut paragraph = String::new();
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("Word 文件正文无法解析（{e}）"))?;
+        let event = reader.read_event().map_err(|e| format!("Word 文件正文无法解析（{e}）"))?;
         match event {
             Event::Start(e) => match e.local_name().as_ref() {
                 "tbl" => stack.push(Table::default()),
@@ -90,8 +84,7 @@ pub fn parse_document_xml(xml: &str) -> Result<Document, String> {
                 "tc" => {
                     if let Some(t) = stack.last_mut() {
                         let cell = t.cell.take().unwrap_or_default();
-                        t.row
-                            .push(cell.split_whitespace().collect::<Vec<_>>().join(" "));
+                        t.row.push(cell.split_whitespace().collect::<Vec<_>>().join(" "));
                     }
                 }
                 "tr" => {

@@ -21,18 +21,11 @@ pub struct FormValues {
 
 impl FormValues {
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.values
-            .get(field)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.values.get(field).map(String::as_str).filter(|v| !v.is_empty())
     }
     /// Required fields of `rule` that are missing or empty.
     pub fn missing<'r>(&self, rule: &'r FormRule) -> Vec<&'r str> {
-        rule.required
-            .iter()
-            .filter(|f| self.get(f).is_none())
-            .map(String::as_str)
-            .collect()
+        rule.required.iter().filter(|f| self.get(f).is_none()).map(String::as_str).collect()
     }
 }
 
@@ -51,11 +44,7 @@ fn is_stop(k: &str, all_labels: &BTreeSet<String>) -> bool {
 }
 
 /// Scans one grid for label/value pairs of `rule`.
-fn key_values(
-    grid: &[Vec<String>],
-    rule: &FormRule,
-    all_labels: &BTreeSet<String>,
-) -> BTreeMap<String, String> {
+fn key_values(grid: &[Vec<String>], rule: &FormRule, all_labels: &BTreeSet<String>) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for row in grid {
         for (j, cell) in row.iter().enumerate() {
@@ -100,58 +89,31 @@ fn split_inline(cell: &str) -> Option<(&str, &str)> {
 
 /// Finds a header row (≥3 labels including the name, labels ≥ 3/4 of the filled cells) and
 /// the records under it.
-fn summary_rows(
-    grid: &[Vec<String>],
-    rule: &FormRule,
-    all_labels: &BTreeSet<String>,
-) -> Vec<FormValues> {
+fn summary_rows(grid: &[Vec<String>], rule: &FormRule, all_labels: &BTreeSet<String>) -> Vec<FormValues> {
     for (h, row) in grid.iter().enumerate().take(20) {
-        let filled: Vec<(usize, String)> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, key(c)))
-            .filter(|(_, k)| !k.is_empty())
-            .collect();
-        let columns: Vec<(usize, &String)> = filled
-            .iter()
-            .filter_map(|(i, k)| rule.labels.get(k).map(|f| (*i, f)))
-            .collect();
+        let filled: Vec<(usize, String)> =
+            row.iter().enumerate().map(|(i, c)| (i, key(c))).filter(|(_, k)| !k.is_empty()).collect();
+        let columns: Vec<(usize, &String)> =
+            filled.iter().filter_map(|(i, k)| rule.labels.get(k).map(|f| (*i, f))).collect();
         let has_name = columns.iter().any(|(_, f)| f.as_str() == "name");
-        let generic = filled
-            .iter()
-            .filter(|(_, k)| k == "序号" || k == "备注" || is_stop(k, all_labels))
-            .count();
+        let generic = filled.iter().filter(|(_, k)| k == "序号" || k == "备注" || is_stop(k, all_labels)).count();
         if columns.len() < 3 || !has_name || (columns.len().max(generic)) * 4 < filled.len() * 3 {
             continue;
         }
-        let name_col = columns
-            .iter()
-            .find(|(_, f)| f.as_str() == "name")
-            .map(|(i, _)| *i)
-            .unwrap_or(0);
+        let name_col = columns.iter().find(|(_, f)| f.as_str() == "name").map(|(i, _)| *i).unwrap_or(0);
         let mut records = Vec::new();
         for data in &grid[h + 1..] {
             let name = data.get(name_col).map(|s| s.trim()).unwrap_or("");
             let nk = key(name);
-            if nk.is_empty()
-                || is_stop(&nk, all_labels)
-                || nk.starts_with("填表")
-                || nk.starts_with("合计")
-            {
+            if nk.is_empty() || is_stop(&nk, all_labels) || nk.starts_with("填表") || nk.starts_with("合计") {
                 continue;
             }
             let mut values = BTreeMap::new();
             for (i, field) in &columns {
-                let v = data
-                    .get(*i)
-                    .map(|s| s.trim().to_string())
-                    .unwrap_or_default();
+                let v = data.get(*i).map(|s| s.trim().to_string()).unwrap_or_default();
                 values.insert((*field).clone(), v);
             }
-            records.push(FormValues {
-                form: rule.id.clone(),
-                values,
-            });
+            records.push(FormValues { form: rule.id.clone(), values });
         }
         if !records.is_empty() {
             return records;
@@ -162,11 +124,7 @@ fn summary_rows(
 
 /// Every label of every form, as keys.
 pub fn all_labels(rules: &Rules) -> BTreeSet<String> {
-    rules
-        .forms
-        .values()
-        .flat_map(|f| f.labels.keys().cloned())
-        .collect()
+    rules.forms.values().flat_map(|f| f.labels.keys().cloned()).collect()
 }
 
 /// Reads the forms of the rules out of a document.
@@ -193,19 +151,14 @@ pub fn analyse(doc: &Document, rules: &Rules) -> Finding {
                 continue;
             }
             let starts_new = values.contains_key(primary(rule))
-                && forms
-                    .last()
-                    .is_some_and(|f| f.values.contains_key(primary(rule)));
+                && forms.last().is_some_and(|f| f.values.contains_key(primary(rule)));
             match forms.last_mut() {
                 Some(last) if !starts_new => {
                     for (f, v) in values {
                         record(&mut last.values, &f, v);
                     }
                 }
-                _ => forms.push(FormValues {
-                    form: rule.id.clone(),
-                    values,
-                }),
+                _ => forms.push(FormValues { form: rule.id.clone(), values }),
             }
         }
         // Forms typed as paragraphs ("姓名：张三").
@@ -218,10 +171,7 @@ pub fn analyse(doc: &Document, rules: &Rules) -> Finding {
                         record(&mut last.values, &f, v);
                     }
                 }
-                None => forms.push(FormValues {
-                    form: rule.id.clone(),
-                    values: para_values,
-                }),
+                None => forms.push(FormValues { form: rule.id.clone(), values: para_values }),
             }
         }
         forms.retain(|f| qualifies(f, rule));
@@ -229,8 +179,7 @@ pub fn analyse(doc: &Document, rules: &Rules) -> Finding {
             continue;
         }
         let marker = rule.markers.iter().any(|m| text_key.contains(&key(m)));
-        let score =
-            forms.iter().map(|f| f.values.len()).max().unwrap_or(0) * 2 + usize::from(marker) * 3;
+        let score = forms.iter().map(|f| f.values.len()).max().unwrap_or(0) * 2 + usize::from(marker) * 3;
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, forms));
         }
@@ -243,18 +192,13 @@ pub fn analyse(doc: &Document, rules: &Rules) -> Finding {
 
 /// The field that identifies one filled-in form (a new expert starts a new form).
 fn primary(rule: &FormRule) -> &'static str {
-    if rule.labels.values().any(|f| f == "name") {
-        "name"
-    } else {
-        "school"
-    }
+    if rule.labels.values().any(|f| f == "name") { "name" } else { "school" }
 }
 
 /// Enough of a form's labels were found to call the document that form.
 fn qualifies(f: &FormValues, rule: &FormRule) -> bool {
     let p = primary(rule);
-    f.values.contains_key(p)
-        && f.values.len() >= 3.min(rule.labels.values().collect::<BTreeSet<_>>().len())
+    f.values.contains_key(p) && f.values.len() >= 3.min(rule.labels.values().collect::<BTreeSet<_>>().len())
 }
 
 #[cfg(test)]
@@ -262,16 +206,11 @@ mod tests {
     use super::*;
 
     fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
-        rows.iter()
-            .map(|r| r.iter().map(|s| s.to_string()).collect())
-            .collect()
+        rows.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
     }
 
     fn doc(tables: Vec<Vec<Vec<String>>>) -> Document {
-        Document {
-            tables,
-            paragraphs: vec![],
-        }
+        Document { tables, paragraphs: vec![] }
     }
 
     #[test]
@@ -282,9 +221,7 @@ mod tests {
             &["出生年月\n", "1975.06", "民族", "汉族", ""],
             &["专业技术职称", "教授", "所属专业大类", "电子信息大类"],
         ])]);
-        let Finding::Forms(forms) = analyse(&d, &rules) else {
-            panic!("no form")
-        };
+        let Finding::Forms(forms) = analyse(&d, &rules) else { panic!("no form") };
         assert_eq!(forms[0].form, "expert");
         assert_eq!(forms[0].get("name"), Some("张三"));
         assert_eq!(forms[0].get("gender"), None);
@@ -295,13 +232,8 @@ mod tests {
     #[test]
     fn inline_labels() {
         let rules = Rules::embedded();
-        let d = doc(vec![grid(&[
-            &["姓名：李兰", "性别：男"],
-            &["出生年月：1983.10", "民族：汉族"],
-        ])]);
-        let Finding::Forms(forms) = analyse(&d, &rules) else {
-            panic!("no form")
-        };
+        let d = doc(vec![grid(&[&["姓名：李兰", "性别：男"], &["出生年月：1983.10", "民族：汉族"]])]);
+        let Finding::Forms(forms) = analyse(&d, &rules) else { panic!("no form") };
         assert_eq!(forms[0].get("name"), Some("李兰"));
         assert_eq!(forms[0].get("birth"), Some("1983.10"));
     }
@@ -317,9 +249,7 @@ mod tests {
             &["2", "李四", "女", "1980.1", "副教授"],
             &["填表人：", "", ""],
         ])]);
-        let Finding::Summary(rows) = analyse(&d, &rules) else {
-            panic!("no summary")
-        };
+        let Finding::Summary(rows) = analyse(&d, &rules) else { panic!("no summary") };
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].get("name"), Some("李四"));
     }
@@ -333,9 +263,7 @@ mod tests {
             &["联系人", "刘俊", "职务", "教务处处长"],
             &["联系电话", "0871-60952175", "电子邮箱", "jwc@school.edu.cn"],
         ])]);
-        let Finding::Forms(forms) = analyse(&d, &rules) else {
-            panic!("no form")
-        };
+        let Finding::Forms(forms) = analyse(&d, &rules) else { panic!("no form") };
         assert_eq!(forms[0].form, "lead");
         assert_eq!(forms[0].get("school"), Some("昆明学院"));
         assert_eq!(forms[0].get("category"), Some("医药卫生大类"));

@@ -32,10 +32,7 @@ pub struct Document {
 impl Document {
     /// Characters of text, without whitespace.
     pub fn text_chars(&self) -> usize {
-        self.paragraphs
-            .iter()
-            .map(|p| p.chars().filter(|c| !c.is_whitespace()).count())
-            .sum()
+        self.paragraphs.iter().map(|p| p.chars().filter(|c| !c.is_whitespace()).count()).sum()
     }
 }
 
@@ -84,15 +81,10 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
     let sha256 = hex(&Sha256::digest(&att.bytes));
     let sniffed = sniff::sniff(&att.bytes);
     let claimed = sniff::claimed(&att.filename, &att.declared_type);
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        content(att, sniffed, claimed, rules, limits)
-    }));
+    let result = catch_unwind(AssertUnwindSafe(|| content(att, sniffed, claimed, rules, limits)));
     let (file_type, content) = match result {
         Ok(pair) => pair,
-        Err(_) => (
-            claimed.unwrap_or(sniffed),
-            Content::Unreadable("文件内容异常，读取时出错".into()),
-        ),
+        Err(_) => (claimed.unwrap_or(sniffed), Content::Unreadable("文件内容异常，读取时出错".into())),
     };
     Extracted {
         filename: att.filename.clone(),
@@ -127,10 +119,7 @@ fn content(
         FileType::Doc => {
             let labels = form::all_labels(rules);
             let is_label = |s: &str| labels.contains(&crate::text::key(s));
-            (
-                sniffed,
-                document(doc::read(bytes, limits, &is_label), rules),
-            )
+            (sniffed, document(doc::read(bytes, limits, &is_label), rules))
         }
         FileType::Xlsx | FileType::Xls => (sniffed, document(sheet::read(bytes), rules)),
         FileType::Pdf => match pdf::read(bytes, limits) {
@@ -138,43 +127,31 @@ fn content(
             Err(reason) => (sniffed, Content::Unreadable(reason)),
         },
         FileType::Image(_) => match imagesize::blob_size(bytes) {
-            Ok(size) => (
-                sniffed,
-                Content::Image {
-                    width: size.width as u32,
-                    height: size.height as u32,
-                },
-            ),
+            Ok(size) => (sniffed, Content::Image { width: size.width as u32, height: size.height as u32 }),
             Err(_) => (sniffed, Content::Unreadable("图片文件已损坏".into())),
         },
         FileType::EncryptedOffice => (
             claimed.filter(|c| c.is_office()).unwrap_or(FileType::Docx),
             Content::Unreadable("文件设有密码，无法打开".into()),
         ),
-        FileType::Rar | FileType::SevenZ => (
-            sniffed,
-            Content::Archive(ArchiveState::Unsupported("压缩包无法打开".into())),
-        ),
+        FileType::Rar | FileType::SevenZ => {
+            (sniffed, Content::Archive(ArchiveState::Unsupported("压缩包无法打开".into())))
+        }
         FileType::Zip | FileType::Cfb | FileType::Unknown | FileType::Gzip => match claimed {
             // Named like a document but not readable as one: a damaged document.
-            Some(c) if c.is_office() || c == FileType::Pdf || matches!(c, FileType::Image(_)) => (
-                c,
-                Content::Unreadable(format!("文件已损坏，无法作为 {} 打开", c.as_str())),
-            ),
+            Some(c) if c.is_office() || c == FileType::Pdf || matches!(c, FileType::Image(_)) => {
+                (c, Content::Unreadable(format!("文件已损坏，无法作为 {} 打开", c.as_str())))
+            }
             _ => (sniffed, Content::Other),
         },
-        FileType::Pptx
-        | FileType::Ppt
-        | FileType::Odf
-        | FileType::Ofd
-        | FileType::Html
-        | FileType::Text => match claimed {
-            Some(c) if c.is_office() || c == FileType::Pdf => (
-                c,
-                Content::Unreadable(format!("文件内容与扩展名 .{} 不符，无法打开", c.as_str())),
-            ),
-            _ => (sniffed, Content::Other),
-        },
+        FileType::Pptx | FileType::Ppt | FileType::Odf | FileType::Ofd | FileType::Html | FileType::Text => {
+            match claimed {
+                Some(c) if c.is_office() || c == FileType::Pdf => {
+                    (c, Content::Unreadable(format!("文件内容与扩展名 .{} 不符，无法打开", c.as_str())))
+                }
+                _ => (sniffed, Content::Other),
+            }
+        }
     }
 }
 
@@ -186,11 +163,7 @@ fn document(read: Result<Document, String>, rules: &Rules) -> Content {
             Finding::Summary(rows) => Content::Summary(rows),
             Finding::Nothing => Content::Text {
                 chars: doc.text_chars(),
-                title: doc
-                    .paragraphs
-                    .first()
-                    .map(|p| crate::text::clip(p, 100))
-                    .unwrap_or_default(),
+                title: doc.paragraphs.first().map(|p| crate::text::clip(p, 100)).unwrap_or_default(),
             },
         },
     }

@@ -19,15 +19,10 @@ const MAX_TEXT_CHARS: usize = 20_000;
 
 /// Reads a PDF; `Err` says in plain words why it cannot be read.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
-    let mut doc =
-        Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
+    let mut doc = Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
     if doc.is_encrypted() && doc.get_pages().is_empty() {
-        let options = lopdf::LoadOptions {
-            password: Some(String::new()),
-            ..lopdf::LoadOptions::default()
-        };
-        doc = Document::load_mem_with_options(bytes, options)
-            .map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
+        let options = lopdf::LoadOptions { password: Some(String::new()), ..lopdf::LoadOptions::default() };
+        doc = Document::load_mem_with_options(bytes, options).map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
         if doc.get_pages().is_empty() {
             return Err("PDF 文件设有密码，无法打开".into());
         }
@@ -36,10 +31,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     if pages.is_empty() {
         return Err("PDF 文件没有页面".into());
     }
-    let mut facts = PdfFacts {
-        pages: pages.len() as u32,
-        ..PdfFacts::default()
-    };
+    let mut facts = PdfFacts { pages: pages.len() as u32, ..PdfFacts::default() };
     let mut pages_with_images = 0usize;
     let mut inspected = 0usize;
     let mut text_chars = 0usize;
@@ -75,20 +67,13 @@ fn page_has_image(doc: &Document, page: lopdf::ObjectId) -> bool {
     {
         return true;
     }
-    inherited
-        .into_iter()
-        .any(|id| match doc.get_dictionary(id) {
-            Ok(res) => resources_have_image(doc, res, &mut seen, 0),
-            Err(_) => false,
-        })
+    inherited.into_iter().any(|id| match doc.get_dictionary(id) {
+        Ok(res) => resources_have_image(doc, res, &mut seen, 0),
+        Err(_) => false,
+    })
 }
 
-fn resources_have_image(
-    doc: &Document,
-    res: &Dictionary,
-    seen: &mut HashSet<lopdf::ObjectId>,
-    depth: usize,
-) -> bool {
+fn resources_have_image(doc: &Document, res: &Dictionary, seen: &mut HashSet<lopdf::ObjectId>, depth: usize) -> bool {
     if depth > 4 {
         return false;
     }

@@ -11,8 +11,7 @@ use super::Document;
 
 /// Reads every sheet of a workbook.
 pub fn read(bytes: &[u8]) -> Result<Document, String> {
-    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| format!("Excel 文件无法打开（{e}）"))?;
+    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| format!("Excel 文件无法打开（{e}）"))?;
     let mut doc = Document::default();
     for name in wb.sheet_names() {
         let Ok(range) = wb.worksheet_range(&name) else {

@@ -57,18 +57,13 @@ impl FileType {
 
     /// A type that carries an electronic form (Word/Excel/WPS).
     pub fn is_office(self) -> bool {
-        matches!(
-            self,
-            FileType::Docx | FileType::Xlsx | FileType::Doc | FileType::Xls | FileType::Odf
-        )
+        matches!(self, FileType::Docx | FileType::Xlsx | FileType::Doc | FileType::Xls | FileType::Odf)
     }
 }
 
 /// What the name's extension claims (lowercase, no dot).
 pub fn extension(name: &str) -> String {
-    name.rsplit_once('.')
-        .map(|(_, e)| e.trim().to_ascii_lowercase())
-        .unwrap_or_default()
+    name.rsplit_once('.').map(|(_, e)| e.trim().to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// The type an extension claims, used only to name a file whose content is unreadable.
@@ -88,9 +83,7 @@ pub fn claimed(name: &str, declared: &str) -> Option<FileType> {
             "application/pdf" => FileType::Pdf,
             "application/msword" => FileType::Doc,
             "application/vnd.ms-excel" => FileType::Xls,
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
-                FileType::Docx
-            }
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => FileType::Docx,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => FileType::Xlsx,
             _ => return None,
         },
@@ -139,19 +132,11 @@ pub fn sniff(bytes: &[u8]) -> FileType {
         };
         return FileType::Image(name);
     }
-    let lower: Vec<u8> = head
-        .iter()
-        .take(512)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let lower: Vec<u8> = head.iter().take(512).map(|c| c.to_ascii_lowercase()).collect();
     if find(&lower, b"<html").is_some() || find(&lower, b"<!doctype html").is_some() {
         return FileType::Html;
     }
-    if !head.is_empty()
-        && head
-            .iter()
-            .all(|&c| c >= 0x20 || matches!(c, b'\n' | b'\r' | b'\t'))
-    {
+    if !head.is_empty() && head.iter().all(|&c| c >= 0x20 || matches!(c, b'\n' | b'\r' | b'\t')) {
         return FileType::Text;
     }
     FileType::Unknown
@@ -204,10 +189,7 @@ mod tests {
     #[test]
     fn magic_numbers() {
         assert_eq!(sniff(b"%PDF-1.4\n..."), FileType::Pdf);
-        assert_eq!(
-            sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"),
-            FileType::Image("jpeg")
-        );
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"), FileType::Image("jpeg"));
         assert_eq!(sniff(b"Rar!\x1a\x07\x00"), FileType::Rar);
         assert_eq!(sniff(b"hello world"), FileType::Text);
         assert_eq!(sniff(&[0u8, 1, 2, 3]), FileType::Unknown);

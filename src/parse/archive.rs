@@ -15,30 +15,19 @@ const ZIP: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
 
 fn extension(name: &str) -> String {
-    name.rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default()
+    name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// True when a zip container is an Office/ODF document rather than an archive.
 fn is_document(bytes: &[u8]) -> bool {
     match zip::ZipArchive::new(Cursor::new(bytes)) {
-        Ok(z) => z
-            .file_names()
-            .flatten()
-            .any(|n| matches!(n.as_ref(), "[Content_Types].xml" | "mimetype" | "OFD.xml")),
+        Ok(z) => z.file_names().flatten().any(|n| matches!(n.as_ref(), "[Content_Types].xml" | "mimetype" | "OFD.xml")),
         Err(_) => false,
     }
 }
 
 /// Appends `att` to `out`; when it is an archive, opens it and appends its members after it.
-pub fn push(
-    out: &mut Vec<Attachment>,
-    att: Attachment,
-    limits: &Limits,
-    budget: &mut u64,
-    problems: &mut Vec<String>,
-) {
+pub fn push(out: &mut Vec<Attachment>, att: Attachment, limits: &Limits, budget: &mut u64, problems: &mut Vec<String>) {
     push_at(out, att, limits, budget, problems, 0)
 }
 
@@ -71,10 +60,7 @@ fn push_at(
     if zip_magic && !named_zip {
         // Looks like a zip but is not a document: an archive only if it opens as one and the
         // name does not claim an Office type (then it is a damaged document, judged later).
-        if matches!(
-            ext.as_str(),
-            "docx" | "xlsx" | "pptx" | "wps" | "et" | "doc" | "xls" | "odt" | "ods"
-        ) {
+        if matches!(ext.as_str(), "docx" | "xlsx" | "pptx" | "wps" | "et" | "doc" | "xls" | "odt" | "ods") {
             out.push(att);
             return;
         }
@@ -93,9 +79,7 @@ fn push_at(
             return;
         }
     };
-    att.archive_state = ArchiveState::Opened {
-        members: members.len(),
-    };
+    att.archive_state = ArchiveState::Opened { members: members.len() };
     let archive_name = att.filename.clone();
     out.push(att);
     for (name, data) in members {
@@ -112,25 +96,16 @@ fn push_at(
     }
 }
 
-fn open(
-    att: &Attachment,
-    limits: &Limits,
-    budget: &mut u64,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(&att.bytes[..]))
-        .map_err(|e| format!("压缩包已损坏，无法打开（{e}）"))?;
+fn open(att: &Attachment, limits: &Limits, budget: &mut u64) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(&att.bytes[..])).map_err(|e| format!("压缩包已损坏，无法打开（{e}）"))?;
     let mut members = Vec::new();
     for i in 0..zip.len() {
         if members.len() >= limits.max_archive_members {
-            return Err(format!(
-                "压缩包内文件超过 {} 个",
-                limits.max_archive_members
-            ));
+            return Err(format!("压缩包内文件超过 {} 个", limits.max_archive_members));
         }
         let (name, is_dir, encrypted) = {
-            let f = zip
-                .by_index_raw(i)
-                .map_err(|e| format!("压缩包已损坏（{e}）"))?;
+            let f = zip.by_index_raw(i).map_err(|e| format!("压缩包已损坏（{e}）"))?;
             (header::decode_raw(f.name_raw()), f.is_dir(), f.encrypted())
         };
         if is_dir {
@@ -149,14 +124,9 @@ fn open(
             continue;
         }
         let cap = limits.max_decompressed_bytes.min(*budget);
-        let f = zip
-            .by_index(i)
-            .map_err(|e| format!("压缩包内文件 {base} 无法读取（{e}）"))?;
+        let f = zip.by_index(i).map_err(|e| format!("压缩包内文件 {base} 无法读取（{e}）"))?;
         let data = read_capped(f, cap).map_err(|e| match e {
-            CapError::TooLarge { .. } => format!(
-                "压缩包内文件 {base} 解压后超过 {} MB 的上限",
-                cap / (1024 * 1024)
-            ),
+            CapError::TooLarge { .. } => format!("压缩包内文件 {base} 解压后超过 {} MB 的上限", cap / (1024 * 1024)),
             CapError::Io(e) => format!("压缩包内文件 {base} 无法解压（{e}）"),
         })?;
         *budget = budget.saturating_sub(data.len() as u64);

@@ -17,10 +17,8 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
     let label = label.split('*').next().unwrap_or(label);
     let lower = label.to_ascii_lowercase();
     match lower.as_str() {
-        "gb2312" | "gbk" | "x-gbk" | "cp936" | "ms936" | "windows-936" | "euc-cn"
-        | "gb_2312-80" | "csgb2312" | "gb18030" | "x-gb18030" | "chinese" | "hz-gb-2312" => {
-            Some(encoding_rs::GB18030)
-        }
+        "gb2312" | "gbk" | "x-gbk" | "cp936" | "ms936" | "windows-936" | "euc-cn" | "gb_2312-80" | "csgb2312"
+        | "gb18030" | "x-gb18030" | "chinese" | "hz-gb-2312" => Some(encoding_rs::GB18030),
         "big5" | "big5-hkscs" | "x-big5" | "cp950" => Some(encoding_rs::BIG5),
         "utf8" | "unicode-1-1-utf-8" => Some(encoding_rs::UTF_8),
         _ => Encoding::for_label(lower.as_bytes()),
@@ -32,10 +30,7 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
 pub fn decode_raw(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
     }
 }
 
@@ -59,11 +54,8 @@ pub fn decode_charset(bytes: &[u8], label: &str) -> String {
 }
 
 fn decode_b(text: &[u8]) -> Vec<u8> {
-    let clean: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
-        .collect();
+    let clean: Vec<u8> =
+        text.iter().copied().filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/').collect();
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
@@ -71,11 +63,7 @@ fn decode_b(text: &[u8]) -> Vec<u8> {
             .with_decode_allow_trailing_bits(true),
     );
     // A truncated final quantum of one character cannot carry a byte: drop it.
-    let usable = if clean.len() % 4 == 1 {
-        &clean[..clean.len() - 1]
-    } else {
-        &clean[..]
-    };
+    let usable = if clean.len() % 4 == 1 { &clean[..clean.len() - 1] } else { &clean[..] };
     engine.decode(usable).unwrap_or_default()
 }
 
@@ -86,9 +74,7 @@ fn decode_q(text: &[u8]) -> Vec<u8> {
         match text[i] {
             b'_' => out.push(b' '),
             b'=' if i + 2 < text.len() => {
-                let hex = std::str::from_utf8(&text[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&text[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -167,9 +153,7 @@ pub fn decode(raw: &[u8]) -> String {
                 plain.clear();
             }
             match &mut pending {
-                Some((pcs, pbytes)) if pcs.eq_ignore_ascii_case(&cs) => {
-                    pbytes.extend_from_slice(&bytes)
-                }
+                Some((pcs, pbytes)) if pcs.eq_ignore_ascii_case(&cs) => pbytes.extend_from_slice(&bytes),
                 _ => {
                     flush_pending(&mut pending, &mut out);
                     pending = Some((cs, bytes));
@@ -235,11 +219,7 @@ pub fn param(raw: &[u8], name: &str) -> Option<String> {
         pieces.sort_by_key(|p| p.0);
         let mut bytes = Vec::new();
         for (_, extended, v) in &pieces {
-            if *extended {
-                bytes.extend(percent_decode(v))
-            } else {
-                bytes.extend_from_slice(v)
-            }
+            if *extended { bytes.extend(percent_decode(v)) } else { bytes.extend_from_slice(v) }
         }
         let cs = charset.unwrap_or_else(|| "utf-8".into());
         return Some(decode_charset(&bytes, &cs)).filter(|s| !s.is_empty());
@@ -301,9 +281,7 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     while i < s.len() {
         if s[i] == b'%'
             && i + 2 < s.len()
-            && let Some(b) = std::str::from_utf8(&s[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = std::str::from_utf8(&s[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -343,14 +321,8 @@ mod tests {
 
     #[test]
     fn raw_eight_bit_gb18030_headers() {
-        assert_eq!(
-            decode(&gbk("专家推荐+云南大学+李四")),
-            "专家推荐+云南大学+李四"
-        );
-        assert_eq!(
-            decode("专家推荐+云南大学+李四".as_bytes()),
-            "专家推荐+云南大学+李四"
-        );
+        assert_eq!(decode(&gbk("专家推荐+云南大学+李四")), "专家推荐+云南大学+李四");
+        assert_eq!(decode("专家推荐+云南大学+李四".as_bytes()), "专家推荐+云南大学+李四");
     }
 
     #[test]
@@ -364,24 +336,15 @@ mod tests {
     fn filename_parameters() {
         let raw = b"attachment; filename*=GB18030''%B1%A8%CF%FA.xlsx";
         assert_eq!(param(raw, "filename").as_deref(), Some("报销.xlsx"));
-        let raw = format!(
-            "attachment;\r\n filename=\"=?GBK?B?{}?=\"",
-            b64(&gbk("合同扫描件.pdf"))
-        );
-        assert_eq!(
-            param(raw.as_bytes(), "filename").as_deref(),
-            Some("合同扫描件.pdf")
-        );
+        let raw = format!("attachment;\r\n filename=\"=?GBK?B?{}?=\"", b64(&gbk("合同扫描件.pdf")));
+        assert_eq!(param(raw.as_bytes(), "filename").as_deref(), Some("合同扫描件.pdf"));
         let mut raw = b"attachment; filename=\"".to_vec();
         raw.extend(gbk("报销.xlsx"));
         raw.extend(b"\"");
         assert_eq!(param(&raw, "filename").as_deref(), Some("报销.xlsx"));
         let raw = b"attachment; filename*0*=UTF-8''%E4%B8%93%E5%AE%B6; filename*1*=%E8%A1%A8.docx";
         assert_eq!(param(raw, "filename").as_deref(), Some("专家表.docx"));
-        assert_eq!(
-            param(b"application/pdf; name=scan.pdf", "name").as_deref(),
-            Some("scan.pdf")
-        );
+        assert_eq!(param(b"application/pdf; name=scan.pdf", "name").as_deref(), Some("scan.pdf"));
         assert_eq!(param(b"application/pdf; filename=x.pdf", "name"), None);
     }
 }

@@ -72,10 +72,7 @@ impl Mail {
     /// A header's decoded value (first occurrence).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -102,8 +99,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     }
     let raw = &raw[start..];
     let Some(msg) = MessageParser::default().parse(raw) else {
-        mail.problems
-            .push("the file is not a MIME message (no headers could be read)".into());
+        mail.problems.push("the file is not a MIME message (no headers could be read)".into());
         return mail;
     };
     let msg_raw = msg.raw_message();
@@ -117,14 +113,8 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     mail.subject = mail.header("subject").unwrap_or_default().to_string();
     mail.message_id = msg.message_id().map(|id| format!("<{id}>"));
     if let Some(addr) = msg.from().and_then(|a| a.first()) {
-        mail.from = addr
-            .address()
-            .map(|a| a.trim().to_ascii_lowercase())
-            .filter(|a| !a.is_empty());
-        mail.from_name = mail
-            .header("from")
-            .map(display_name)
-            .filter(|n| !n.is_empty());
+        mail.from = addr.address().map(|a| a.trim().to_ascii_lowercase()).filter(|a| !a.is_empty());
+        mail.from_name = mail.header("from").map(display_name).filter(|n| !n.is_empty());
     }
     if let Some(addr) = msg.reply_to().and_then(|a| a.first()) {
         mail.reply_to = addr.address().map(|a| a.trim().to_ascii_lowercase());
@@ -168,10 +158,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     // Attachments.
     for (n, part) in msg.attachments().enumerate() {
         if n >= limits.max_parts {
-            mail.problems.push(format!(
-                "more than {} attachments; the rest were not read",
-                limits.max_parts
-            ));
+            mail.problems.push(format!("more than {} attachments; the rest were not read", limits.max_parts));
             break;
         }
         let ctype = part
@@ -190,9 +177,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
                 }
                 mail.forwarded.push(inner_mail);
             } else {
-                mail.problems.push(
-                    "forwarded messages nested too deeply; the innermost were not read".into(),
-                );
+                mail.problems.push("forwarded messages nested too deeply; the innermost were not read".into());
             }
             continue;
         }
@@ -202,10 +187,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
             continue;
         }
         let filename = part_filename(part, msg_raw);
-        let inline = part
-            .content_disposition()
-            .map(|d| !d.is_attachment())
-            .unwrap_or(true);
+        let inline = part.content_disposition().map(|d| !d.is_attachment()).unwrap_or(true);
         let has_content_id = part.content_id().is_some();
         let bytes = part.contents().to_vec();
         if ctype.starts_with("text/") && filename.is_none() {
@@ -241,9 +223,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
 /// reading of the raw Content-Disposition / Content-Type parameters.
 fn part_filename(part: &MessagePart, msg_raw: &[u8]) -> Option<String> {
     let parsed = part.attachment_name().map(str::to_string);
-    let good = parsed
-        .as_deref()
-        .is_some_and(|n| !n.contains('\u{FFFD}') && !n.contains("=?") && !n.trim().is_empty());
+    let good = parsed.as_deref().is_some_and(|n| !n.contains('\u{FFFD}') && !n.contains("=?") && !n.trim().is_empty());
     if good {
         return parsed.map(|n| sanitize_name(&n));
     }
@@ -269,11 +249,7 @@ pub fn sanitize_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let clean: String = base.chars().filter(|c| !c.is_control()).collect();
     let clean = clean.trim().trim_matches('.').trim();
-    if clean.is_empty() {
-        "unnamed".to_string()
-    } else {
-        crate::text::clip(clean, 200)
-    }
+    if clean.is_empty() { "unnamed".to_string() } else { crate::text::clip(clean, 200) }
 }
 
 fn default_name(ctype: &str, n: usize) -> String {
@@ -305,17 +281,14 @@ fn quoted_ids(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let lower = l.to_ascii_lowercase();
-            lower
-                .starts_with("message-id:")
-                .then(|| l[11..].trim().to_string())
+            lower.starts_with("message-id:").then(|| l[11..].trim().to_string())
         })
         .filter(|id| !id.is_empty())
         .collect()
 }
 
 fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
-    let offset_secs =
-        (d.tz_hour as i32 * 3600 + d.tz_minute as i32 * 60) * if d.tz_before_gmt { -1 } else { 1 };
+    let offset_secs = (d.tz_hour as i32 * 3600 + d.tz_minute as i32 * 60) * if d.tz_before_gmt { -1 } else { 1 };
     let tz = FixedOffset::east_opt(offset_secs)?;
     let utc = chrono::DateTime::from_timestamp(d.to_timestamp(), 0)?;
     Some(utc.with_timezone(&tz))
@@ -347,9 +320,6 @@ mod tests {
         assert_eq!(mail.from.as_deref(), Some("zhang@school.edu.cn"));
         assert_eq!(mail.from_name.as_deref(), Some("张三"));
         assert_eq!(mail.message_id.as_deref(), Some("<a@b>"));
-        assert_eq!(
-            mail.received.map(|d| d.to_rfc3339()).as_deref(),
-            Some("2023-03-20T13:27:31+08:00")
-        );
+        assert_eq!(mail.received.map(|d| d.to_rfc3339()).as_deref(), Some("2023-03-20T13:27:31+08:00"));
     }
 }

@@ -29,16 +29,10 @@ pub fn judge(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Verd
     if raw.len() > opts.limits.max_message_bytes {
         return Verdict::unreadable(
             file,
-            format!(
-                "邮件大小 {} 字节超过上限 {} 字节，需人工处理",
-                raw.len(),
-                opts.limits.max_message_bytes
-            ),
+            format!("邮件大小 {} 字节超过上限 {} 字节，需人工处理", raw.len(), opts.limits.max_message_bytes),
         );
     }
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        judge_inner(file, raw, rules, opts)
-    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_inner(file, raw, rules, opts)));
     match result {
         Ok(v) => v,
         Err(_) => Verdict::unreadable(file, "判定时发生内部错误，需人工处理（请报告此邮件）"),
@@ -63,8 +57,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
 
     if let Some(a) = classify::automatic(&mail, rules) {
         v.decision = Decision::Ignore;
-        v.reasons
-            .push(format!("自动邮件（{}）：{}", a.what, a.evidence));
+        v.reasons.push(format!("自动邮件（{}）：{}", a.what, a.evidence));
         v.automatic = Some(a.what.to_string());
         if a.what == "bounce" {
             v.bounced_ids = mail.quoted_message_ids.clone();
@@ -83,24 +76,19 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     if forwarded && reading.kind.is_none() && reading.school.is_none() {
         reading = classify::read_subject(&mail.subject, rules);
     }
-    let link = classify::has_cloud_link(&subject_mail.body_text, rules)
-        || classify::has_cloud_link(&mail.body_text, rules);
-    let real: Vec<&Extracted> = extracted
-        .iter()
-        .filter(|e| !is_decoration(e, rules))
-        .collect();
+    let link =
+        classify::has_cloud_link(&subject_mail.body_text, rules) || classify::has_cloud_link(&mail.body_text, rules);
+    let real: Vec<&Extracted> = extracted.iter().filter(|e| !is_decoration(e, rules)).collect();
 
     if real.is_empty() && !link && reading.answers_our_reply {
         v.decision = Decision::Hold;
-        v.reasons
-            .push("对本处回执/更正通知的回复（无附件），需人工查看".into());
+        v.reasons.push("对本处回执/更正通知的回复（无附件），需人工查看".into());
         v.attachments = infos(&extracted, None);
         return v;
     }
     if real.is_empty() && !link && reading.is_question {
         v.decision = Decision::Hold;
-        v.reasons
-            .push("咨询类邮件（无附件，主题为提问），需人工答复".into());
+        v.reasons.push("咨询类邮件（无附件，主题为提问），需人工答复".into());
         v.attachments = infos(&extracted, None);
         return v;
     }
@@ -111,8 +99,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     };
     let Some((kind, by_subject)) = kind else {
         v.decision = Decision::Hold;
-        v.reasons
-            .push("未能识别为任何一类报送材料，需人工处理".into());
+        v.reasons.push("未能识别为任何一类报送材料，需人工处理".into());
         v.attachments = infos(&extracted, None);
         return v;
     };
@@ -122,10 +109,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     let mut warnings: Vec<WarningCode> = Vec::new();
 
     // ---- subject
-    if kind.subject_parts.contains(&Part::School)
-        && reading.school.is_none()
-        && reading.unknown_school.is_none()
-    {
+    if kind.subject_parts.contains(&Part::School) && reading.school.is_none() && reading.unknown_school.is_none() {
         // Summaries have no prescribed subject: the report may name the school.
         if kind.subject_parts == [Part::School] {
             reading.school = school_from_attachments(&real, rules);
@@ -164,26 +148,20 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     let roles: Vec<Role> = extracted.iter().map(|e| role(e, kind, rules)).collect();
     v.attachments = infos(&extracted, Some(&roles));
     let mut attachment_errors = Vec::new();
-    let unsupported = extracted
-        .iter()
-        .any(|e| matches!(e.content, Content::Archive(ArchiveState::Unsupported(_))));
+    let unsupported = extracted.iter().any(|e| matches!(e.content, Content::Archive(ArchiveState::Unsupported(_))));
     for req in &kind.requires {
         let wanted = match req {
             Requirement::Form => Role::Form,
             Requirement::Scan => Role::Scan,
             Requirement::Report => Role::Report,
         };
-        let present = extracted
-            .iter()
-            .zip(&roles)
-            .any(|(e, r)| *r == wanted && !matches!(e.content, Content::Unreadable(_)));
+        let present =
+            extracted.iter().zip(&roles).any(|(e, r)| *r == wanted && !matches!(e.content, Content::Unreadable(_)));
         if present {
             continue;
         }
-        let unreadable = extracted
-            .iter()
-            .zip(&roles)
-            .any(|(e, r)| *r == wanted && matches!(e.content, Content::Unreadable(_)));
+        let unreadable =
+            extracted.iter().zip(&roles).any(|(e, r)| *r == wanted && matches!(e.content, Content::Unreadable(_)));
         attachment_errors.push(match (unreadable, req) {
             (true, _) => ErrorCode::UnreadableAttachment,
             (false, Requirement::Form) => ErrorCode::MissingForm,
@@ -221,12 +199,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
         if v.experts.is_empty()
             && let Some(name) = &reading.expert_name
         {
-            v.experts = v
-                .summary_rows
-                .iter()
-                .filter(|e| e.name == *name)
-                .cloned()
-                .collect();
+            v.experts = v.summary_rows.iter().filter(|e| e.name == *name).cloned().collect();
         }
     }
     let mut mismatch = Vec::new();
@@ -274,27 +247,17 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     let deadline_local = kind.deadline.with_timezone(&rules.timezone);
     let (dy, dm) = (deadline_local.year(), deadline_local.month());
     if v.experts.iter().any(|e| {
-        e.birth
-            .as_deref()
-            .and_then(|b| birth::age_at(b, dy, dm))
-            .is_some_and(|age| age > rules.expert_max_age as i32)
+        e.birth.as_deref().and_then(|b| birth::age_at(b, dy, dm)).is_some_and(|age| age > rules.expert_max_age as i32)
     }) {
         warnings.push(WarningCode::ExpertOverAge);
     }
-    if v.experts
-        .iter()
-        .any(|e| e.title.is_some() && !rules.senior_levels.contains(&e.title_level))
-    {
+    if v.experts.iter().any(|e| e.title.is_some() && !rules.senior_levels.contains(&e.title_level)) {
         warnings.push(WarningCode::ExpertTitleBelowSenior);
     }
     warnings.sort();
     warnings.dedup();
 
-    v.decision = if errors.is_empty() {
-        Decision::Acknowledge
-    } else {
-        Decision::RequestCorrection
-    };
+    v.decision = if errors.is_empty() { Decision::Acknowledge } else { Decision::RequestCorrection };
     v.reasons = reasons::explain(kind, &errors, &warnings, &reading, &v, rules);
     v.errors = errors;
     v.warnings = warnings;
@@ -302,10 +265,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
 }
 
 fn extract_all(mail: &Mail, rules: &Rules, limits: &Limits) -> Vec<Extracted> {
-    mail.attachments
-        .iter()
-        .map(|a| extract::extract(a, rules, limits))
-        .collect()
+    mail.attachments.iter().map(|a| extract::extract(a, rules, limits)).collect()
 }
 
 /// The forwarded message to judge instead of the outer one: when the outer mail carries no
@@ -314,17 +274,10 @@ fn pick_forwarded<'m>(mail: &'m Mail, own: &[Extracted], rules: &Rules) -> Optio
     if own.iter().any(|e| !is_decoration(e, rules)) {
         return None;
     }
-    mail.forwarded
-        .iter()
-        .find(|m| !m.attachments.is_empty())
-        .or_else(|| {
-            let outer = classify::read_subject(&mail.subject, rules);
-            if outer.kind.is_some() {
-                None
-            } else {
-                mail.forwarded.first()
-            }
-        })
+    mail.forwarded.iter().find(|m| !m.attachments.is_empty()).or_else(|| {
+        let outer = classify::read_subject(&mail.subject, rules);
+        if outer.kind.is_some() { None } else { mail.forwarded.first() }
+    })
 }
 
 /// Signature logos and inline decorations are not attachments.
@@ -332,10 +285,7 @@ fn is_decoration(e: &Extracted, rules: &Rules) -> bool {
     match e.content {
         Content::Image { width, height } => {
             let small = width.min(height) < rules.attachments.min_scan_side;
-            small
-                || (e.inline
-                    && e.has_content_id
-                    && (e.size as usize) < rules.attachments.decoration_max_bytes)
+            small || (e.inline && e.has_content_id && (e.size as usize) < rules.attachments.decoration_max_bytes)
         }
         _ => false,
     }
@@ -346,10 +296,7 @@ fn kind_from_attachments<'r>(real: &[&Extracted], rules: &'r Rules) -> Option<&'
     for e in real {
         if let Content::Forms(forms) = &e.content
             && let Some(f) = forms.first()
-            && let Some(kind) = rules
-                .kinds
-                .iter()
-                .find(|k| k.form.as_deref() == Some(f.form.as_str()))
+            && let Some(kind) = rules.kinds.iter().find(|k| k.form.as_deref() == Some(f.form.as_str()))
         {
             return Some(kind);
         }
@@ -394,14 +341,7 @@ fn role(e: &Extracted, kind: &KindRule, rules: &Rules) -> Role {
             if kind.form.is_none() && wants(Requirement::Report) {
                 return Role::Report;
             }
-            if forms
-                .iter()
-                .any(|f| Some(f.form.as_str()) == kind.form.as_deref())
-            {
-                Role::Form
-            } else {
-                Role::Other
-            }
+            if forms.iter().any(|f| Some(f.form.as_str()) == kind.form.as_deref()) { Role::Form } else { Role::Other }
         }
         Content::Summary(_) => Role::SummaryTable,
         Content::Pdf(_) => {
@@ -498,17 +438,9 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
 
 /// An expert row from form values, normalised.
 fn expert(f: &FormValues, rules: &Rules) -> Expert {
-    let get = |k: &str| {
-        f.get(k)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
+    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let title = get("title");
-    let level = title
-        .as_deref()
-        .and_then(|t| rules.title_level(t))
-        .unwrap_or("none")
-        .to_string();
+    let level = title.as_deref().and_then(|t| rules.title_level(t)).unwrap_or("none").to_string();
     let category = get("category").map(|c| rules.category(&c).map(|x| x.name.clone()).unwrap_or(c));
     let gender = get("gender").map(|g| g.trim_end_matches('性').to_string());
     Expert {
@@ -538,12 +470,7 @@ mod tests {
     #[test]
     fn question_without_attachment_is_held() {
         let raw = "From: a@school.cn\r\nSubject: =?UTF-8?B?5ZKo6K+i77ya5LiT5a625o6o6I2Q6KGo5Zyo5ZOq6YeM5LiL6L2977yf?=\r\nMessage-ID: <q@x>\r\n\r\nhi\r\n";
-        let v = judge(
-            "q.eml",
-            raw.as_bytes(),
-            &Rules::embedded(),
-            &JudgeOptions::default(),
-        );
+        let v = judge("q.eml", raw.as_bytes(), &Rules::embedded(), &JudgeOptions::default());
         assert_eq!(v.subject, "咨询：专家推荐表在哪里下载？");
         assert_eq!(v.decision, Decision::Hold);
         assert_eq!(v.kind, None);
@@ -552,18 +479,10 @@ mod tests {
     #[test]
     fn submission_without_attachments_needs_correction() {
         let raw = "From: a@school.cn\r\nSubject: =?UTF-8?B?5LiT5a625o6o6I2QK+aYhuaYjuWtpumZoivlvKDkuIk=?=\r\nDate: Mon, 13 Mar 2023 10:00:00 +0800\r\nMessage-ID: <s@x>\r\n\r\nhi\r\n";
-        let v = judge(
-            "s.eml",
-            raw.as_bytes(),
-            &Rules::embedded(),
-            &JudgeOptions::default(),
-        );
+        let v = judge("s.eml", raw.as_bytes(), &Rules::embedded(), &JudgeOptions::default());
         assert_eq!(v.subject, "专家推荐+昆明学院+张三");
         assert_eq!(v.decision, Decision::RequestCorrection);
-        assert_eq!(
-            v.errors,
-            vec![ErrorCode::MissingForm, ErrorCode::MissingScan]
-        );
+        assert_eq!(v.errors, vec![ErrorCode::MissingForm, ErrorCode::MissingScan]);
         assert_eq!(v.arrived.as_deref(), Some("2023-03-13T10:00:00+08:00"));
     }
 }

@@ -66,9 +66,7 @@ pub fn explain(
             WarningCode::ExpertOverAge => {
                 format!("提示：专家年龄超过 {} 周岁。", rules.expert_max_age)
             }
-            WarningCode::ExpertTitleBelowSenior => {
-                "提示：专家职称低于副高级或不属于专业技术职称。".to_string()
-            }
+            WarningCode::ExpertTitleBelowSenior => "提示：专家职称低于副高级或不属于专业技术职称。".to_string(),
             WarningCode::DuplicateSubmission => {
                 "提示：此前已收到同一学校同一专家（专业大类）的材料，以本次为准。".to_string()
             }

@@ -1,0 +1,102 @@
+//! `mail-intake run`, `default-config`, `config check`: the daemon from the command line.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::config::{Config, DEFAULT_CONFIG};
+use crate::daemon;
+
+/// Loads rules named by the configuration (or the embedded ones).
+pub fn rules_for(cfg: &Config) -> anyhow::Result<crate::Rules> {
+    super::load_rules(cfg.rules_dir.as_deref())
+}
+
+/// Runs the daemon until SIGINT/SIGTERM (or once, with `--once`).
+pub fn run(config: &Path, once: bool) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(config).with_context(|| format!("cannot use the configuration {}", config.display()))?;
+    let rules = rules_for(&cfg)?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stop requested; finishing the current step");
+            let _ = tx.send(true);
+        });
+        let summary = daemon::run(cfg, rules, once, rx).await.context("the daemon stopped")?;
+        if once {
+            println!(
+                "stored {} new message(s), judged {}, sent {} reply(ies)",
+                summary.stored, summary.judged, summary.replies_sent
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prints the commented example configuration.
+pub fn default_config() -> ExitCode {
+    print!("{DEFAULT_CONFIG}");
+    ExitCode::SUCCESS
+}
+
+/// Validates a configuration file; prints every problem.
+pub fn config_check(config: &Path) -> anyhow::Result<ExitCode> {
+    match Config::load(config) {
+        Ok(cfg) => {
+            let source = match &cfg.source {
+                crate::config::SourceConfig::Imap(i) => {
+                    format!("IMAP {}@{}:{} ({:?}) folder {}", i.user, i.host, i.port, i.tls, i.folder)
+                }
+                crate::config::SourceConfig::Maildir { path, .. } => format!("Maildir {}", path.display()),
+            };
+            let transport = match &cfg.transport {
+                crate::config::TransportConfig::Smtp(s) => {
+                    format!("SMTP {}:{} ({:?}) as {}", s.host, s.port, s.tls, s.from)
+                }
+                crate::config::TransportConfig::Dir { path, from } => format!("files in {} as {from}", path.display()),
+            };
+            rules_for(&cfg)?;
+            println!(
+                "{}: OK\n  mail from: {source}\n  replies:   {transport}\n  store:     {}",
+                config.display(),
+                cfg.store_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::config::ConfigError::Invalid(problems)) => {
+            println!("{}: {} problem(s)", config.display(), problems.len());
+            for p in problems {
+                println!("  - {p}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(anyhow::Error::new(e)),
+    }
+}

@@ -1,0 +1,496 @@
+//! The daemon: intake → store → judge → reply, forever (or once, with `--once`).
+//!
+//! Two tasks share the store:
+//! - **intake** connects to the mailbox, fetches every UID above the cursor in bounded
+//!   batches, stores each raw message *before anything else*, judges what is stored, saves
+//!   verdict + experts + planned reply in one transaction, marks the message with a keyword,
+//!   then waits (IDLE or poll) — reconnecting with capped exponential backoff on failure;
+//! - **outbox** sends due replies exactly once: the row is marked `sending` before the SMTP
+//!   exchange and `sent` right after acceptance; a row found in `sending` at start-up was
+//!   interrupted by a crash and is resolved by looking for its Message-ID in the Sent folder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::{Notify, watch};
+use tracing::{error, info, warn};
+
+use crate::config::{Config, SourceConfig, TransportConfig};
+use crate::intake::imap::SentFolder;
+use crate::intake::{IntakeError, Source, maildir};
+use crate::reply::transport::{SendError, Transport};
+use crate::reply::{self, ReplyContext};
+use crate::rules::Rules;
+use crate::store::{Reply, Store, StoreError};
+use crate::validate::{JudgeOptions, judge};
+
+/// Why the daemon stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error("cannot set up replies: {0}")]
+    Transport(#[from] crate::reply::transport::TransportError),
+}
+
+/// Test hook: `MAIL_INTAKE_FAILPOINT=<name>` aborts the process at that point, as a crash
+/// would (used by the crash tests; never set in production).
+pub fn failpoint(name: &str) {
+    if std::env::var("MAIL_INTAKE_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
+/// What a run did (for `--once`, the demo and tests).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub stored: u64,
+    pub judged: u64,
+    pub replies_sent: u64,
+}
+
+struct Shared {
+    cfg: Config,
+    rules: Rules,
+    store: Store,
+    outbox_wake: Notify,
+    reply_since: DateTime<Utc>,
+}
+
+/// Runs the daemon until `shutdown` turns true (or, with `once`, until the mailbox and the
+/// outbox are drained).
+pub async fn run(
+    cfg: Config,
+    rules: Rules,
+    once: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<RunSummary, DaemonError> {
+    let store = Store::open(&cfg.store_path)?;
+    let first_start = store.call(|c| Store::first_start(c)).await?;
+    let reply_since = match cfg.reply.reply_since {
+        Some(d) => rules
+            .timezone
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(first_start),
+        None => first_start,
+    };
+    info!(store = %cfg.store_path.display(), reply_since = %reply_since, "mail-intake starting");
+    let transport = Transport::build(&cfg.transport)?;
+    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake: Notify::new(), reply_since });
+
+    let mut summary = RunSummary::default();
+    if once {
+        let mut source = Source::new(&shared.cfg.source, &shared.cfg.daemon);
+        let (stored, judged) = intake_round(&shared, &mut source).await?;
+        source.logout().await;
+        summary.stored = stored;
+        summary.judged = judged;
+        let mut sent_folder = sent_folder(&shared.cfg);
+        resolve_ambiguous(&shared, &mut sent_folder).await?;
+        summary.replies_sent = drain_outbox(&shared, &transport, &mut sent_folder, true).await?;
+        return Ok(summary);
+    }
+
+    let outbox = {
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { outbox_loop(shared, transport, shutdown).await })
+    };
+    intake_loop(&shared, &mut shutdown).await;
+    shared.outbox_wake.notify_one();
+    match outbox.await {
+        Ok(Ok(sent)) => summary.replies_sent = sent,
+        Ok(Err(e)) => error!(error = %e, "outbox stopped with an error"),
+        Err(e) => error!(error = %e, "outbox task failed"),
+    }
+    info!("mail-intake stopped");
+    Ok(summary)
+}
+
+/// One full pass: fetch everything new, store it, judge everything stored, mark it.
+async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
+    let info = source.connect().await?;
+    let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
+    let mut stored = 0u64;
+    let mut judged = 0u64;
+    loop {
+        let (a, f) = (account.clone(), folder.clone());
+        let last = shared.store.call(move |c| Store::cursor(c, &a, &f, uidvalidity)).await?;
+        let uids = source.uids_after(last).await?;
+        if uids.is_empty() {
+            break;
+        }
+        for chunk in uids.chunks(shared.cfg.daemon.batch_size) {
+            let fetched = source.fetch(chunk).await?;
+            for f in fetched {
+                let uid = f.location.uid;
+                failpoint("before_store");
+                let (id, new) = shared.store.call(move |c| Store::store_fetched(c, &f)).await?;
+                info!(stage = "store", id, uid, new, "stored raw message");
+                stored += u64::from(new);
+            }
+            // Judge as we go, so a long backlog is answered progressively.
+            judged += judge_pending(shared).await?;
+            mark(shared, source, &account, &folder, uidvalidity).await?;
+        }
+    }
+    judged += judge_pending(shared).await?;
+    mark(shared, source, &account, &folder, uidvalidity).await?;
+    let now = Utc::now().to_rfc3339();
+    shared.store.call(move |c| Store::set_state(c, "last_poll", &now)).await?;
+    Ok((stored, judged))
+}
+
+/// Judges every stored message that has no verdict yet; saves verdict + reply atomically.
+async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
+    let mut judged = 0u64;
+    loop {
+        let batch = shared.store.call(|c| Store::unjudged(c, 20)).await?;
+        if batch.is_empty() {
+            return Ok(judged);
+        }
+        for m in batch {
+            let shared2 = shared.clone();
+            let id = m.id;
+            failpoint("before_judge");
+            let outcome = tokio::task::spawn_blocking(move || {
+                let opts = JudgeOptions { arrived: m.internal_date, limits: shared2.cfg.limits };
+                let v = judge(&format!("message-{}", m.id), &m.raw, &shared2.rules, &opts);
+                let recipient = reply::recipient(&m.raw);
+                let day_ago = Utc::now() - chrono::Duration::hours(24);
+                let recent = match &recipient {
+                    Some(r) => shared2.store.with(|c| Store::replies_to_since(c, r, &day_ago)).unwrap_or(0),
+                    None => 0,
+                };
+                let ctx = ReplyContext {
+                    rules: &shared2.rules,
+                    from: shared2.cfg.transport.from(),
+                    enabled: shared2.cfg.reply.enabled,
+                    reply_since: shared2.reply_since,
+                    recent_to_recipient: recent,
+                    max_per_sender_per_day: shared2.cfg.reply.max_per_sender_per_day,
+                };
+                let arrived =
+                    m.internal_date.or_else(|| v.arrived.as_deref().and_then(|a| DateTime::parse_from_rfc3339(a).ok()));
+                let planned = reply::plan(&m.raw, &v, arrived, &ctx);
+                (v, planned)
+            })
+            .await;
+            match outcome {
+                Ok((v, planned)) => {
+                    let planned = match planned {
+                        Ok(p) => p,
+                        Err(e) => {
+                            error!(stage = "reply", id, error = %e, "cannot build the reply; the verdict is kept, no reply queued");
+                            None
+                        }
+                    };
+                    info!(
+                        stage = "judge",
+                        id,
+                        message_id = v.message_id.as_deref().unwrap_or(""),
+                        decision = v.decision.as_str(),
+                        kind = v.kind.as_deref().unwrap_or("-"),
+                        errors = ?v.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+                        "judged"
+                    );
+                    if let Some(r) = &planned {
+                        info!(stage = "reply", id, state = %r.state, to = %r.recipient, reason = r.reason.as_deref().unwrap_or(""), "reply planned");
+                    }
+                    shared.store.call(move |c| Store::save_verdict(c, id, &v, planned.as_ref())).await?;
+                    judged += 1;
+                }
+                Err(e) => {
+                    let msg = format!("judging crashed: {e}");
+                    error!(stage = "judge", id, error = %msg, "judging failed; the raw message is kept for reparse");
+                    shared.store.call(move |c| Store::mark_failed(c, id, &msg)).await?;
+                }
+            }
+        }
+        shared.outbox_wake.notify_one();
+    }
+}
+
+/// Sets our keyword (and one naming the decision) on judged messages.
+async fn mark(
+    shared: &Arc<Shared>,
+    source: &mut Source,
+    account: &str,
+    folder: &str,
+    uidvalidity: u32,
+) -> Result<(), DaemonError> {
+    let SourceConfig::Imap(imap) = &shared.cfg.source else { return Ok(()) };
+    let (a, f) = (account.to_string(), folder.to_string());
+    let pending = shared.store.call(move |c| Store::unmarked(c, &a, &f, uidvalidity)).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut by_decision: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+    for (uid, decision) in pending {
+        by_decision.entry(decision).or_default().push(uid);
+    }
+    for (decision, uids) in by_decision {
+        let keywords = vec![imap.keyword.clone(), format!("{}-{}", imap.keyword, decision)];
+        source.mark(&uids, &keywords).await?;
+        let (a, f) = (account.to_string(), folder.to_string());
+        let n = uids.len();
+        shared.store.call(move |c| Store::set_marked(c, &a, &f, uidvalidity, &uids)).await?;
+        info!(stage = "mark", count = n, decision = %decision, "keywords set");
+    }
+    Ok(())
+}
+
+/// The intake loop with reconnect backoff, IDLE/poll, heartbeat and a single alert.
+async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>) {
+    let mut source = Source::new(&shared.cfg.source, &shared.cfg.daemon);
+    let mut failures = 0u32;
+    let mut backoff = Duration::from_secs(1);
+    let mut last_heartbeat = std::time::Instant::now();
+    let poll = match &shared.cfg.source {
+        SourceConfig::Imap(c) => c.poll_interval,
+        SourceConfig::Maildir { .. } => Duration::from_secs(5),
+    };
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let round = tokio::select! {
+            r = intake_round(shared, &mut source) => r,
+            _ = shutdown.changed() => break,
+        };
+        match round {
+            Ok((stored, judged)) => {
+                if failures >= shared.cfg.daemon.alert_after_failures {
+                    info!(failures, "mailbox reachable again");
+                }
+                failures = 0;
+                backoff = Duration::from_secs(1);
+                if stored > 0 || judged > 0 {
+                    info!(stage = "poll", stored, judged, "poll done");
+                }
+                if last_heartbeat.elapsed() >= Duration::from_secs(600) {
+                    info!(stage = "heartbeat", "alive; last successful poll just now");
+                    last_heartbeat = std::time::Instant::now();
+                }
+                // Wait for new mail (IDLE) or the poll interval, whichever first.
+                let waited = tokio::select! {
+                    w = source.wait(poll, shared.cfg.daemon.idle_renew) => w,
+                    _ = shutdown.changed() => break,
+                };
+                if let Err(e) = waited {
+                    warn!(error = %e, "waiting for new mail failed; reconnecting");
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == shared.cfg.daemon.alert_after_failures {
+                    error!(failures, error = %e, "ALERT: the mailbox has failed {failures} times in a row; mail is not being processed");
+                } else {
+                    warn!(failures, error = %e, retry_in = ?backoff, "mailbox round failed; will retry");
+                }
+                source.logout().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => break,
+                }
+                backoff = (backoff * 2).min(shared.cfg.daemon.reconnect_max);
+            }
+        }
+    }
+    source.logout().await;
+}
+
+enum SentStore {
+    Imap(Box<SentFolder>),
+    Maildir { path: std::path::PathBuf, folder: String },
+    None,
+}
+
+fn sent_folder(cfg: &Config) -> SentStore {
+    match &cfg.source {
+        SourceConfig::Imap(c) if c.append_sent => {
+            SentStore::Imap(Box::new(SentFolder::new(c.clone(), cfg.daemon.io_timeout)))
+        }
+        SourceConfig::Maildir { path, sent_folder } => {
+            SentStore::Maildir { path: path.clone(), folder: sent_folder.clone() }
+        }
+        _ => SentStore::None,
+    }
+}
+
+impl SentStore {
+    async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
+        match self {
+            SentStore::Imap(s) => s.contains(message_id).await,
+            SentStore::Maildir { path, folder } => Ok(maildir::sent_contains(path, folder, message_id)),
+            SentStore::None => Ok(false),
+        }
+    }
+    async fn append(&mut self, message_id: &str, raw: &[u8]) -> Result<(), IntakeError> {
+        match self {
+            SentStore::Imap(s) => {
+                if s.contains(message_id).await? {
+                    return Ok(());
+                }
+                s.append(raw).await
+            }
+            SentStore::Maildir { path, folder } => maildir::append_sent(path, folder, message_id, raw)
+                .map_err(|e| IntakeError::Io(format!("cannot write the Sent copy: {e}"))),
+            SentStore::None => Ok(()),
+        }
+    }
+}
+
+/// Rows left in `sending` by a crash: if the Sent folder has the reply, it went out;
+/// otherwise the SMTP exchange did not complete, and the row is sent again.
+async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result<(), DaemonError> {
+    let rows = shared.store.call(|c| Store::ambiguous_replies(c)).await?;
+    for r in rows {
+        let found = match sent.contains(&r.reply_message_id).await {
+            Ok(found) => found,
+            Err(e) => {
+                warn!(reply = r.id, error = %e, "cannot look in the Sent folder; the reply stays unresolved for now");
+                continue;
+            }
+        };
+        let id = r.id;
+        if found {
+            info!(stage = "send", reply = id, "interrupted reply found in the Sent folder: it was sent");
+            shared
+                .store
+                .call(move |c| Store::sent(c, id, "found in Sent after restart").and_then(|_| Store::appended(c, id)))
+                .await?;
+        } else {
+            info!(stage = "send", reply = id, "interrupted reply not in the Sent folder: sending it again");
+            let now = Utc::now();
+            shared
+                .store
+                .call(move |c| Store::retry_later(c, id, "interrupted before the server accepted it", &now))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends every due reply; returns how many were sent. With `until_empty`, keeps going
+/// while transient failures are due again immediately (never sleeps).
+async fn drain_outbox(
+    shared: &Arc<Shared>,
+    transport: &Transport,
+    sent: &mut SentStore,
+    until_empty: bool,
+) -> Result<u64, DaemonError> {
+    let mut count = 0;
+    // Copies of sent replies that never reached the Sent folder (crash after acceptance).
+    let unappended = shared.store.call(|c| Store::unappended_replies(c)).await?;
+    for r in unappended {
+        append_copy(shared, sent, &r).await?;
+    }
+    loop {
+        let now = Utc::now();
+        let due = shared.store.call(move |c| Store::due_replies(c, &now, 20)).await?;
+        if due.is_empty() {
+            return Ok(count);
+        }
+        for r in due {
+            if send_one(shared, transport, sent, &r).await? {
+                count += 1;
+            }
+        }
+        if !until_empty {
+            return Ok(count);
+        }
+    }
+}
+
+async fn append_copy(shared: &Arc<Shared>, sent: &mut SentStore, r: &Reply) -> Result<(), DaemonError> {
+    failpoint("before_sent_append");
+    match sent.append(&r.reply_message_id, &r.raw).await {
+        Ok(()) => {
+            let id = r.id;
+            shared.store.call(move |c| Store::appended(c, id)).await?;
+            info!(stage = "sent-folder", reply = id, "copy appended to the Sent folder");
+        }
+        Err(e) => warn!(reply = r.id, error = %e, "cannot append the reply to the Sent folder; will retry"),
+    }
+    Ok(())
+}
+
+/// One reply: `sending` → SMTP → `sent` (→ Sent folder), or back to `pending` / `failed`.
+async fn send_one(
+    shared: &Arc<Shared>,
+    transport: &Transport,
+    sent: &mut SentStore,
+    r: &Reply,
+) -> Result<bool, DaemonError> {
+    let id = r.id;
+    shared.store.call(move |c| Store::begin_send(c, id)).await?;
+    failpoint("before_smtp");
+    let from = shared.cfg.transport.from().to_string();
+    match transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await {
+        Ok(response) => {
+            failpoint("after_smtp_accept");
+            shared.store.call(move |c| Store::sent(c, id, &response)).await?;
+            info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
+            append_copy(shared, sent, r).await?;
+            Ok(true)
+        }
+        Err(SendError::Permanent(e)) => {
+            error!(stage = "send", reply = id, to = %r.recipient, error = %e, "reply refused permanently; flagged for the office");
+            shared.store.call(move |c| Store::failed(c, id, &e)).await?;
+            Ok(false)
+        }
+        Err(SendError::Transient(e)) => {
+            let attempts = r.attempts + 1;
+            if attempts >= shared.cfg.reply.max_attempts {
+                error!(stage = "send", reply = id, attempts, error = %e, "reply failed too often; flagged for the office");
+                shared.store.call(move |c| Store::failed(c, id, &e)).await?;
+            } else {
+                let delay = shared.cfg.reply.retry_backoff * 2u32.saturating_pow(attempts.saturating_sub(1)).min(120);
+                let delay = delay.min(Duration::from_secs(3600));
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+                warn!(stage = "send", reply = id, attempts, retry_in = ?delay, error = %e, "reply not sent; will retry");
+                shared.store.call(move |c| Store::retry_later(c, id, &e, &at)).await?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+async fn outbox_loop(
+    shared: Arc<Shared>,
+    transport: Transport,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<u64, DaemonError> {
+    let mut sent = sent_folder(&shared.cfg);
+    resolve_ambiguous(&shared, &mut sent).await?;
+    let mut total = 0;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(total);
+        }
+        total += drain_outbox(&shared, &transport, &mut sent, false).await?;
+        let next = shared.store.call(|c| Store::next_due(c)).await?;
+        let wait = next
+            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60))
+            .max(Duration::from_millis(50));
+        tokio::select! {
+            _ = shared.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return Ok(total),
+        }
+    }
+}
+
+/// Whether a transport writes files (the embedded default).
+pub fn is_file_transport(cfg: &Config) -> bool {
+    matches!(cfg.transport, TransportConfig::Dir { .. })
+}

@@ -1,0 +1,160 @@
+//! A Maildir as a mail source (the embedded default; Dovecot-compatible layout).
+//!
+//! UIDs come from Dovecot's `dovecot-uidlist` when the folder has one; otherwise files are
+//! numbered in name order (Maildir names start with the delivery time, so this is arrival
+//! order) under a UIDVALIDITY derived from the folder's path. The source never writes into
+//! the folder it reads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::{IntakeError, MailboxInfo};
+use crate::store::{Fetched, Location};
+
+pub struct MaildirSource {
+    path: PathBuf,
+    info: Option<MailboxInfo>,
+    /// uid → file
+    files: BTreeMap<u32, PathBuf>,
+}
+
+impl MaildirSource {
+    pub fn new(path: PathBuf) -> MaildirSource {
+        MaildirSource { path, info: None, files: BTreeMap::new() }
+    }
+
+    pub fn connect(&mut self) -> Result<MailboxInfo, IntakeError> {
+        if !self.path.join("cur").is_dir() && !self.path.join("new").is_dir() {
+            return Err(IntakeError::Setup(format!(
+                "{} is not a Maildir (it needs cur/ and new/ folders)",
+                self.path.display()
+            )));
+        }
+        let (uidvalidity, listed) = read_uidlist(&self.path);
+        let uidvalidity = uidvalidity.unwrap_or_else(|| path_uidvalidity(&self.path));
+        self.scan(&listed)?;
+        let info =
+            MailboxInfo { account: format!("maildir:{}", self.path.display()), folder: "INBOX".into(), uidvalidity };
+        self.info = Some(info.clone());
+        Ok(info)
+    }
+
+    fn scan(&mut self, listed: &BTreeMap<String, u32>) -> Result<(), IntakeError> {
+        let mut names: Vec<(String, PathBuf)> = Vec::new();
+        for sub in ["new", "cur"] {
+            let dir = self.path.join(sub);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                if !p.is_file() {
+                    continue;
+                }
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let base = name.split(':').next().unwrap_or(&name).to_string();
+                names.push((base, p));
+            }
+        }
+        names.sort();
+        self.files.clear();
+        let mut next = listed.values().max().copied().unwrap_or(0);
+        for (base, path) in names {
+            let uid = match listed.get(&base) {
+                Some(uid) => *uid,
+                None if listed.is_empty() => {
+                    next += 1;
+                    next
+                }
+                // Not yet in Dovecot's list: it will be numbered by Dovecot; wait for it.
+                None => continue,
+            };
+            self.files.insert(uid, path);
+        }
+        Ok(())
+    }
+
+    pub fn uids_after(&mut self, last: u32) -> Result<Vec<u32>, IntakeError> {
+        let (_, listed) = read_uidlist(&self.path);
+        self.scan(&listed)?;
+        Ok(self.files.range(last.saturating_add(1)..).map(|(u, _)| *u).collect())
+    }
+
+    pub fn fetch(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, IntakeError> {
+        let info = self.info.clone().ok_or_else(|| IntakeError::Io("Maildir not opened".into()))?;
+        let mut out = Vec::new();
+        for uid in uids {
+            let Some(path) = self.files.get(uid) else { continue };
+            let raw =
+                std::fs::read(path).map_err(|e| IntakeError::Io(format!("cannot read {}: {e}", path.display())))?;
+            let internal_date = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| DateTime::<Utc>::from(t).fixed_offset());
+            let flags = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split_once(":2,"))
+                .map(|(_, f)| f.chars().map(|c| c.to_string()).collect())
+                .unwrap_or_default();
+            out.push(Fetched {
+                location: Location {
+                    account: info.account.clone(),
+                    folder: info.folder.clone(),
+                    uidvalidity: info.uidvalidity,
+                    uid: *uid,
+                },
+                internal_date,
+                flags,
+                raw,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads Dovecot's `dovecot-uidlist`: (UIDVALIDITY, file base name → UID).
+fn read_uidlist(dir: &Path) -> (Option<u32>, BTreeMap<String, u32>) {
+    let mut map = BTreeMap::new();
+    let Ok(text) = std::fs::read_to_string(dir.join("dovecot-uidlist")) else { return (None, map) };
+    let mut lines = text.lines();
+    let uidvalidity =
+        lines.next().and_then(|h| h.split_whitespace().find_map(|f| f.strip_prefix('V')).and_then(|v| v.parse().ok()));
+    for line in lines {
+        let Some((head, name)) = line.split_once(':') else { continue };
+        let Some(uid) = head.split_whitespace().next().and_then(|u| u.parse().ok()) else { continue };
+        map.insert(name.trim().to_string(), uid);
+    }
+    (uidvalidity, map)
+}
+
+fn path_uidvalidity(path: &Path) -> u32 {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let hash = crate::store::sha256_hex(canonical.to_string_lossy().as_bytes());
+    u32::from_str_radix(&hash[..8], 16).unwrap_or(1).max(1)
+}
+
+/// Writes a sent reply into the Maildir's Sent folder (Maildir++ `.Sent`), once.
+pub fn append_sent(maildir: &Path, sent_folder: &str, message_id: &str, raw: &[u8]) -> std::io::Result<()> {
+    let dir = maildir.join(format!(".{sent_folder}"));
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    let path = dir.join("cur").join(format!("{name}:2,S"));
+    if !path.exists() {
+        let tmp = dir.join("tmp").join(&name);
+        std::fs::write(&tmp, raw)?;
+        std::fs::rename(tmp, path)?;
+    }
+    Ok(())
+}
+
+/// Whether the Maildir's Sent folder holds a message with this Message-ID.
+pub fn sent_contains(maildir: &Path, sent_folder: &str, message_id: &str) -> bool {
+    let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    maildir.join(format!(".{sent_folder}")).join("cur").join(format!("{name}:2,S")).exists()
+}

@@ -1,0 +1,98 @@
+//! Where mail comes from: an IMAP mailbox (the real thing) or a Maildir (the embedded
+//! default, Dovecot-compatible), behind one interface the daemon drives.
+
+pub mod imap;
+pub mod maildir;
+
+use std::time::Duration;
+
+use crate::config::{DaemonConfig, SourceConfig};
+use crate::store::Fetched;
+
+/// Why talking to the mailbox failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Network, protocol or server trouble: reconnect with backoff.
+    #[error("mailbox connection problem: {0}")]
+    Io(String),
+    /// Credentials refused: reconnect too, but the operator must act.
+    #[error("{0}")]
+    Auth(String),
+    /// Configuration that cannot work (bad CA file, bad host name).
+    #[error("mailbox setup problem: {0}")]
+    Setup(String),
+}
+
+/// The selected folder's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    pub account: String,
+    pub folder: String,
+    pub uidvalidity: u32,
+}
+
+/// Why a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    NewMail,
+    Timeout,
+}
+
+/// A mail source.
+pub enum Source {
+    Imap(imap::ImapSource),
+    Maildir(maildir::MaildirSource),
+}
+
+impl Source {
+    pub fn new(cfg: &SourceConfig, daemon: &DaemonConfig) -> Source {
+        match cfg {
+            SourceConfig::Imap(c) => Source::Imap(imap::ImapSource::new(c.clone(), daemon.io_timeout)),
+            SourceConfig::Maildir { path, .. } => Source::Maildir(maildir::MaildirSource::new(path.clone())),
+        }
+    }
+
+    pub async fn connect(&mut self) -> Result<MailboxInfo, IntakeError> {
+        match self {
+            Source::Imap(s) => s.connect().await,
+            Source::Maildir(s) => s.connect(),
+        }
+    }
+
+    pub async fn uids_after(&mut self, last: u32) -> Result<Vec<u32>, IntakeError> {
+        match self {
+            Source::Imap(s) => s.uids_after(last).await,
+            Source::Maildir(s) => s.uids_after(last),
+        }
+    }
+
+    pub async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, IntakeError> {
+        match self {
+            Source::Imap(s) => s.fetch(uids).await,
+            Source::Maildir(s) => s.fetch(uids),
+        }
+    }
+
+    pub async fn mark(&mut self, uids: &[u32], keywords: &[String]) -> Result<(), IntakeError> {
+        match self {
+            Source::Imap(s) => s.mark(uids, keywords).await,
+            Source::Maildir(_) => Ok(()),
+        }
+    }
+
+    pub async fn wait(&mut self, max: Duration, renew: Duration) -> Result<WaitOutcome, IntakeError> {
+        match self {
+            Source::Imap(s) => s.wait(max, renew).await,
+            Source::Maildir(_) => {
+                tokio::time::sleep(max).await;
+                Ok(WaitOutcome::Timeout)
+            }
+        }
+    }
+
+    pub async fn logout(&mut self) {
+        if let Source::Imap(s) = self {
+            s.logout().await;
+        }
+    }
+}

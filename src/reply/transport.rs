@@ -1,0 +1,124 @@
+//! Sending a stored reply: SMTP through lettre (TLS, STARTTLS or plain on loopback), or a
+//! folder of `.eml` files (the embedded default). Every send is bounded by a timeout
+//! (lettre's own only covers the connect).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{TlsMode, TransportConfig};
+
+/// How a send failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// 4xx, network trouble, timeouts: try again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// 5xx: the server refused; do not retry.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// Why a transport could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot read ca_file {path}: {source}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up SMTP for {host}: {message}")]
+    Setup { host: String, message: String },
+}
+
+/// A way to send replies.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, timeout: Duration },
+    Dir(PathBuf),
+}
+
+impl Transport {
+    /// Builds the configured transport.
+    pub fn build(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+        match cfg {
+            TransportConfig::Dir { path, .. } => Ok(Transport::Dir(path.clone())),
+            TransportConfig::Smtp(s) => {
+                let setup = |message: String| TransportError::Setup { host: s.host.clone(), message };
+                let mut params = TlsParameters::builder(s.host.clone());
+                if let Some(ca) = &s.ca_file {
+                    let pem = std::fs::read(ca)
+                        .map_err(|source| TransportError::CaFile { path: ca.display().to_string(), source })?;
+                    let cert = Certificate::from_pem(&pem)
+                        .map_err(|e| setup(format!("ca_file is not a PEM certificate: {e}")))?;
+                    params = params.add_root_certificate(cert);
+                }
+                let params = params.build_rustls().map_err(|e| setup(e.to_string()))?;
+                let tls = match s.tls {
+                    TlsMode::Tls => Tls::Wrapper(params),
+                    TlsMode::Starttls => Tls::Required(params),
+                    TlsMode::None => Tls::None,
+                };
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
+                    .port(s.port)
+                    .tls(tls)
+                    .timeout(Some(s.timeout));
+                if !s.user.is_empty() {
+                    builder = builder.credentials(Credentials::new(s.user.clone(), s.password.expose().to_string()));
+                }
+                Ok(Transport::Smtp { transport: builder.build(), timeout: s.timeout })
+            }
+        }
+    }
+
+    /// Sends raw bytes; returns the server's answer (or the file written).
+    pub async fn send(&self, from: &str, to: &str, message_id: &str, raw: &[u8]) -> Result<String, SendError> {
+        match self {
+            Transport::Dir(dir) => {
+                let name: String = message_id
+                    .trim_matches(['<', '>'])
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                    .collect();
+                let path = dir.join(format!("{name}.eml"));
+                let tmp = dir.join(format!(".{name}.tmp"));
+                let write = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(&tmp, raw).await?;
+                    tokio::fs::rename(&tmp, &path).await
+                };
+                write.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
+                Ok(format!("written to {}", path.display()))
+            }
+            Transport::Smtp { transport, timeout } => {
+                let from: Address =
+                    bare(from).parse().map_err(|e| SendError::Permanent(format!("from address: {e}")))?;
+                let to: Address =
+                    to.parse().map_err(|e| SendError::Permanent(format!("recipient address {to}: {e}")))?;
+                let envelope =
+                    Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
+                // lettre's timeout covers only the connect: bound the whole exchange.
+                match tokio::time::timeout(*timeout + Duration::from_secs(5), transport.send_raw(&envelope, raw)).await
+                {
+                    Err(_) => Err(SendError::Transient(format!("no answer from the SMTP server within {timeout:?}"))),
+                    Ok(Ok(resp)) => Ok(format!("{} {}", resp.code(), resp.message().collect::<Vec<_>>().join(" "))),
+                    Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                    Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+/// `Name <a@b>` → `a@b`.
+pub fn bare(addr: &str) -> &str {
+    match (addr.rfind('<'), addr.rfind('>')) {
+        (Some(a), Some(b)) if a < b => addr[a + 1..b].trim(),
+        _ => addr.trim(),
+    }
+}

@@ -1,0 +1,115 @@
+//! Append-only schema migrations, applied in order by `PRAGMA user_version`.
+//! Never edit a migration that has shipped: add a new one.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the register.
+    r#"
+CREATE TABLE messages (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,
+    raw           BLOB NOT NULL,
+    size          INTEGER NOT NULL,
+    message_id    TEXT,
+    internal_date TEXT,
+    stored_at     TEXT NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'stored',   -- stored | judged | failed
+    error         TEXT
+);
+CREATE INDEX messages_state ON messages(state);
+CREATE INDEX messages_message_id ON messages(message_id);
+
+CREATE TABLE locations (
+    account     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    message     INTEGER NOT NULL REFERENCES messages(id),
+    flags       TEXT,
+    marked      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, folder, uidvalidity, uid)
+);
+CREATE INDEX locations_message ON locations(message);
+
+CREATE TABLE cursors (
+    account     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (account, folder, uidvalidity)
+);
+
+CREATE TABLE verdicts (
+    message     INTEGER PRIMARY KEY REFERENCES messages(id),
+    judged_at   TEXT NOT NULL,
+    decision    TEXT NOT NULL,
+    kind        TEXT,
+    school      TEXT,
+    expert_name TEXT,
+    category    TEXT,
+    sender      TEXT,
+    subject     TEXT,
+    arrived     TEXT,
+    errors      TEXT NOT NULL,
+    warnings    TEXT NOT NULL,
+    json        TEXT NOT NULL
+);
+CREATE INDEX verdicts_decision ON verdicts(decision);
+CREATE INDEX verdicts_school ON verdicts(school);
+
+CREATE TABLE experts (
+    id          INTEGER PRIMARY KEY,
+    message     INTEGER NOT NULL REFERENCES messages(id),
+    name        TEXT NOT NULL,
+    gender      TEXT,
+    birth       TEXT,
+    title       TEXT,
+    title_level TEXT,
+    phone       TEXT,
+    email       TEXT,
+    employer    TEXT,
+    category    TEXT
+);
+CREATE INDEX experts_message ON experts(message);
+
+CREATE TABLE replies (
+    id               INTEGER PRIMARY KEY,
+    message          INTEGER NOT NULL REFERENCES messages(id),
+    kind             TEXT NOT NULL,             -- acknowledge | request_correction
+    recipient        TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    reply_message_id TEXT NOT NULL UNIQUE,
+    raw              BLOB NOT NULL,
+    state            TEXT NOT NULL,             -- pending | sending | sent | failed | suppressed | bounced
+    reason           TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    sent_at          TEXT,
+    appended         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX replies_state ON replies(state);
+CREATE INDEX replies_recipient ON replies(recipient, created_at);
+CREATE INDEX replies_message ON replies(message);
+
+CREATE TABLE state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
+
+/// Brings the schema up to date.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,570 @@
+//! SQLite: the raw mail (ground truth), where it was seen, verdicts, experts, replies, state.
+//!
+//! Opened in WAL mode with append-only migrations (`PRAGMA user_version`; never edit a
+//! migration, add one). The file and its folder are created owner-only. Every write that
+//! belongs together is one transaction: a raw message with its location; a verdict with its
+//! experts and the reply it deserves.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::verdict::Verdict;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the store folder {path}: {source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("store query failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot encode a verdict: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the store worker stopped: {0}")]
+    Worker(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where a message was seen: an IMAP (account, folder, UIDVALIDITY, UID), or a Maildir file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub account: String,
+    pub folder: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+/// A message fetched from a source, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub location: Location,
+    pub internal_date: Option<DateTime<chrono::FixedOffset>>,
+    pub flags: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+/// A stored message waiting for (re)judging.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: i64,
+    pub raw: Vec<u8>,
+    pub internal_date: Option<DateTime<chrono::FixedOffset>>,
+}
+
+/// A reply to insert along with a verdict.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub reply_message_id: String,
+    pub raw: Vec<u8>,
+    /// `pending`, or `suppressed` with a reason.
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+/// A reply row.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub id: i64,
+    pub message: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub reply_message_id: String,
+    pub raw: Vec<u8>,
+    pub state: String,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub appended: bool,
+}
+
+/// One row of the register.
+#[derive(Debug, Clone)]
+pub struct RegisterRow {
+    pub id: i64,
+    pub arrived: Option<String>,
+    pub sender: Option<String>,
+    pub subject: String,
+    pub decision: String,
+    pub kind: Option<String>,
+    pub school: Option<String>,
+    pub expert_name: Option<String>,
+    pub category: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub reply_state: Option<String>,
+}
+
+/// A cheap, cloneable handle; SQLite work runs on the blocking pool.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339()
+}
+
+impl Store {
+    /// Opens (creating owner-only) and migrates the store.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
+        }
+        let existed = path.exists();
+        let conn =
+            Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        if !existed {
+            restrict_file(path);
+        }
+        Store::init(conn)
+    }
+
+    /// An in-memory store (tests).
+    pub fn memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection (synchronously).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.conn.lock().map_err(|_| StoreError::Worker("a previous store call panicked".into()))?;
+        f(&mut guard)
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.with(f)).await.map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+
+    // ------------------------------------------------------------------ intake
+
+    /// Stores a fetched message and where it was seen, in one transaction. Returns the message
+    /// id and whether the raw bytes were new (the same bytes seen again are not stored twice).
+    pub fn store_fetched(conn: &mut Connection, f: &Fetched) -> Result<(i64, bool)> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let sha = sha256_hex(&f.raw);
+        let existing: Option<i64> =
+            tx.query_row("SELECT id FROM messages WHERE sha256 = ?1", [&sha], |r| r.get(0)).optional()?;
+        let (id, new) = match existing {
+            Some(id) => (id, false),
+            None => {
+                let message_id = message_id_of(&f.raw);
+                tx.execute(
+                    "INSERT INTO messages (sha256, raw, size, message_id, internal_date, stored_at, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'stored')",
+                    params![sha, f.raw, f.raw.len() as i64, message_id, f.internal_date.map(|d| d.to_rfc3339()), now()],
+                )?;
+                (tx.last_insert_rowid(), true)
+            }
+        };
+        let l = &f.location;
+        tx.execute(
+            "INSERT OR IGNORE INTO locations (account, folder, uidvalidity, uid, message, flags)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![l.account, l.folder, l.uidvalidity, l.uid, id, f.flags.join(" ")],
+        )?;
+        tx.execute(
+            "INSERT INTO cursors (account, folder, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account, folder, uidvalidity) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at",
+            params![l.account, l.folder, l.uidvalidity, l.uid, now()],
+        )?;
+        tx.commit()?;
+        Ok((id, new))
+    }
+
+    /// The highest UID stored for a mailbox generation (0 when none).
+    pub fn cursor(conn: &Connection, account: &str, folder: &str, uidvalidity: u32) -> Result<u32> {
+        Ok(conn
+            .query_row(
+                "SELECT last_uid FROM cursors WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3",
+                params![account, folder, uidvalidity],
+                |r| r.get::<_, u32>(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Messages stored but not judged yet (oldest first).
+    pub fn unjudged(conn: &Connection, limit: usize) -> Result<Vec<Stored>> {
+        let mut st = conn.prepare_cached(
+            "SELECT id, raw, internal_date FROM messages WHERE state = 'stored' ORDER BY id LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok(Stored {
+                id: r.get(0)?,
+                raw: r.get(1)?,
+                internal_date: r.get::<_, Option<String>>(2)?.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()),
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Stores a verdict, its experts and its reply in one transaction; marks bounced replies.
+    pub fn save_verdict(conn: &mut Connection, message: i64, v: &Verdict, reply: Option<&NewReply>) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_verdict(&tx, message, v)?;
+        if let Some(r) = reply {
+            tx.execute(
+                "INSERT OR IGNORE INTO replies (message, kind, recipient, subject, reply_message_id, raw, state, reason, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                params![message, r.kind, r.recipient, r.subject, r.reply_message_id, r.raw, r.state, r.reason, now()],
+            )?;
+        }
+        for id in &v.bounced_ids {
+            tx.execute(
+                "UPDATE replies SET state = 'bounced', reason = 'bounce received' WHERE reply_message_id = ?1 AND state IN ('sent', 'sending')",
+                [id],
+            )?;
+        }
+        tx.execute("UPDATE messages SET state = 'judged', error = NULL WHERE id = ?1", [message])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records that judging a message failed (it stays stored and can be re-run).
+    pub fn mark_failed(conn: &Connection, message: i64, error: &str) -> Result<()> {
+        conn.execute("UPDATE messages SET state = 'failed', error = ?2 WHERE id = ?1", params![message, error])?;
+        Ok(())
+    }
+
+    /// Locations of judged messages that do not carry our keyword yet.
+    pub fn unmarked(conn: &Connection, account: &str, folder: &str, uidvalidity: u32) -> Result<Vec<(u32, String)>> {
+        let mut st = conn.prepare_cached(
+            "SELECT l.uid, v.decision FROM locations l JOIN verdicts v ON v.message = l.message
+             WHERE l.account = ?1 AND l.folder = ?2 AND l.uidvalidity = ?3 AND l.marked = 0 ORDER BY l.uid",
+        )?;
+        let rows = st.query_map(params![account, folder, uidvalidity], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn set_marked(conn: &Connection, account: &str, folder: &str, uidvalidity: u32, uids: &[u32]) -> Result<()> {
+        let mut st = conn.prepare_cached(
+            "UPDATE locations SET marked = 1 WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+        )?;
+        for uid in uids {
+            st.execute(params![account, folder, uidvalidity, uid])?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ replies
+
+    /// Replies sent or queued to a recipient since a moment (for the per-sender daily cap).
+    pub fn replies_to_since(conn: &Connection, recipient: &str, since: &DateTime<Utc>) -> Result<u32> {
+        Ok(conn.query_row(
+            "SELECT count(*) FROM replies WHERE recipient = ?1 AND state NOT IN ('suppressed') AND created_at >= ?2",
+            params![recipient, since.to_rfc3339()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Whether a message already has a reply row.
+    pub fn has_reply(conn: &Connection, message: i64) -> Result<bool> {
+        Ok(conn.query_row("SELECT count(*) FROM replies WHERE message = ?1", [message], |r| r.get::<_, i64>(0))? > 0)
+    }
+
+    fn reply_rows(conn: &Connection, where_sql: &str, p: impl rusqlite::Params) -> Result<Vec<Reply>> {
+        Store::reply_rows_limited(conn, where_sql, "", p)
+    }
+
+    fn reply_rows_limited(
+        conn: &Connection,
+        where_sql: &str,
+        limit: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Vec<Reply>> {
+        let sql = format!(
+            "SELECT id, message, kind, recipient, subject, reply_message_id, raw, state, reason, attempts, appended
+             FROM replies WHERE {where_sql} ORDER BY id {limit}"
+        );
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map(p, |r| {
+            Ok(Reply {
+                id: r.get(0)?,
+                message: r.get(1)?,
+                kind: r.get(2)?,
+                recipient: r.get(3)?,
+                subject: r.get(4)?,
+                reply_message_id: r.get(5)?,
+                raw: r.get(6)?,
+                state: r.get(7)?,
+                reason: r.get(8)?,
+                attempts: r.get(9)?,
+                appended: r.get::<_, i64>(10)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Pending replies whose next attempt is due.
+    pub fn due_replies(conn: &Connection, at: &DateTime<Utc>, limit: usize) -> Result<Vec<Reply>> {
+        Store::reply_rows_limited(
+            conn,
+            "state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)",
+            "LIMIT ?2",
+            params![at.to_rfc3339(), limit as i64],
+        )
+    }
+
+    /// When the next pending reply is due.
+    pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> =
+            conn.query_row("SELECT min(next_attempt_at) FROM replies WHERE state = 'pending'", [], |r| r.get(0))?;
+        Ok(s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc)))
+    }
+
+    /// Replies left in `sending` by a crash: sent or not, nobody knows yet.
+    pub fn ambiguous_replies(conn: &Connection) -> Result<Vec<Reply>> {
+        Store::reply_rows(conn, "state = 'sending'", [])
+    }
+
+    /// Sent replies not yet copied into the Sent folder.
+    pub fn unappended_replies(conn: &Connection) -> Result<Vec<Reply>> {
+        Store::reply_rows(conn, "state IN ('sent', 'bounced') AND appended = 0", [])
+    }
+
+    /// All replies of one message.
+    pub fn replies_of(conn: &Connection, message: i64) -> Result<Vec<Reply>> {
+        Store::reply_rows(conn, "message = ?1", [message])
+    }
+
+    /// Commits the intent to send (before the SMTP exchange).
+    pub fn begin_send(conn: &Connection, id: i64) -> Result<()> {
+        conn.execute("UPDATE replies SET state = 'sending', attempts = attempts + 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    pub fn sent(conn: &Connection, id: i64, response: &str) -> Result<()> {
+        conn.execute(
+            "UPDATE replies SET state = 'sent', sent_at = ?2, last_error = NULL, reason = ?3 WHERE id = ?1",
+            params![id, now(), response],
+        )?;
+        Ok(())
+    }
+
+    pub fn retry_later(conn: &Connection, id: i64, error: &str, at: &DateTime<Utc>) -> Result<()> {
+        conn.execute(
+            "UPDATE replies SET state = 'pending', last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, at.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+        conn.execute("UPDATE replies SET state = 'failed', last_error = ?2 WHERE id = ?1", params![id, error])?;
+        Ok(())
+    }
+
+    pub fn appended(conn: &Connection, id: i64) -> Result<()> {
+        conn.execute("UPDATE replies SET appended = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ state
+
+    pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
+        Ok(conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+        conn.execute(
+            "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The moment this store first ran the daemon (set once).
+    pub fn first_start(conn: &Connection) -> Result<DateTime<Utc>> {
+        if let Some(s) = Store::get_state(conn, "first_start")?
+            && let Ok(d) = DateTime::parse_from_rfc3339(&s)
+        {
+            return Ok(d.with_timezone(&Utc));
+        }
+        let t = Utc::now();
+        Store::set_state(conn, "first_start", &t.to_rfc3339())?;
+        Ok(t)
+    }
+
+    // ------------------------------------------------------------------ register
+
+    /// The register: every judged message with its verdict and reply state, oldest first.
+    pub fn register(conn: &Connection) -> Result<Vec<RegisterRow>> {
+        let mut st = conn.prepare(
+            "SELECT m.id, v.arrived, v.sender, v.subject, v.decision, v.kind, v.school, v.expert_name, v.category,
+                    v.errors, v.warnings,
+                    (SELECT state FROM replies r WHERE r.message = m.id ORDER BY r.id DESC LIMIT 1)
+             FROM messages m JOIN verdicts v ON v.message = m.id ORDER BY m.id",
+        )?;
+        let rows = st.query_map([], |r| {
+            let errors: String = r.get(9)?;
+            let warnings: String = r.get(10)?;
+            Ok(RegisterRow {
+                id: r.get(0)?,
+                arrived: r.get(1)?,
+                sender: r.get(2)?,
+                subject: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                decision: r.get(4)?,
+                kind: r.get(5)?,
+                school: r.get(6)?,
+                expert_name: r.get(7)?,
+                category: r.get(8)?,
+                errors: serde_json::from_str(&errors).unwrap_or_default(),
+                warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+                reply_state: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Counts for tests and the log: (messages, judged, failed, replies sent).
+    pub fn counts(conn: &Connection) -> Result<(i64, i64, i64, i64)> {
+        Ok(conn.query_row(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM messages WHERE state = 'judged'),
+                    (SELECT count(*) FROM messages WHERE state = 'failed'), (SELECT count(*) FROM replies WHERE state = 'sent')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?)
+    }
+}
+
+fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Result<()> {
+    let json = serde_json::to_string(v)?;
+    tx.execute(
+        "INSERT INTO verdicts (message, judged_at, decision, kind, school, expert_name, category, sender, subject, arrived, errors, warnings, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(message) DO UPDATE SET judged_at = excluded.judged_at, decision = excluded.decision, kind = excluded.kind,
+           school = excluded.school, expert_name = excluded.expert_name, category = excluded.category, sender = excluded.sender,
+           subject = excluded.subject, arrived = excluded.arrived, errors = excluded.errors, warnings = excluded.warnings, json = excluded.json",
+        params![
+            message,
+            now(),
+            v.decision.as_str(),
+            v.kind,
+            v.fields.get("school"),
+            v.fields.get("expert_name"),
+            v.fields.get("category"),
+            v.from,
+            v.subject,
+            v.arrived,
+            serde_json::to_string(&v.errors)?,
+            serde_json::to_string(&v.warnings)?,
+            json
+        ],
+    )?;
+    tx.execute("DELETE FROM experts WHERE message = ?1", [message])?;
+    let mut st = tx.prepare_cached(
+        "INSERT INTO experts (message, name, gender, birth, title, title_level, phone, email, employer, category)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for e in &v.experts {
+        st.execute(params![
+            message,
+            e.name,
+            e.gender,
+            e.birth,
+            e.title,
+            e.title_level,
+            e.phone,
+            e.email,
+            e.employer,
+            e.category
+        ])?;
+    }
+    Ok(())
+}
+
+/// SHA-256 of bytes as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn message_id_of(raw: &[u8]) -> Option<String> {
+    mail_parser::MessageParser::new().parse_headers(raw).and_then(|m| m.message_id().map(|id| format!("<{id}>")))
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+fn restrict_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(uid: u32, raw: &[u8]) -> Fetched {
+        Fetched {
+            location: Location { account: "a".into(), folder: "INBOX".into(), uidvalidity: 7, uid },
+            internal_date: None,
+            flags: vec![],
+            raw: raw.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_same_bytes_are_stored_once_and_the_cursor_advances() {
+        let s = Store::memory().unwrap();
+        s.with(|c| {
+            let (a, new_a) = Store::store_fetched(c, &fetched(1, b"Subject: x\r\n\r\nhi"))?;
+            let (b, new_b) = Store::store_fetched(c, &fetched(2, b"Subject: x\r\n\r\nhi"))?;
+            assert!(new_a && !new_b);
+            assert_eq!(a, b);
+            assert_eq!(Store::cursor(c, "a", "INBOX", 7)?, 2);
+            assert_eq!(Store::cursor(c, "a", "INBOX", 8)?, 0);
+            assert_eq!(Store::unjudged(c, 10)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
