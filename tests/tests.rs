@@ -4,4 +4,5 @@ mod support;
 
 mod check_cli;
 mod corpus;
+mod mailserver_smoke;
 mod samples;

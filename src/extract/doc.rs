@@ -5,7 +5,7 @@
 //! extra `\x07`; rows are rebuilt from a header of labels where one exists, otherwise each
 //! table is one long row (enough for label/value forms).
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use super::Document;
 use crate::limits::{Limits, read_capped};
@@ -34,10 +34,8 @@ pub fn text(bytes: &[u8], limits: &Limits) -> Result<String, String> {
     }
     let table_name = if flags & 0x0200 != 0 { "/1Table" } else { "/0Table" };
     let table = {
-        let mut s = cf.open_stream(table_name).map_err(|_| "Word 文件缺少表流".to_string())?;
-        let mut buf = Vec::new();
-        (&mut s).take(limits.max_decompressed_bytes).read_to_end(&mut buf).map_err(|e| e.to_string())?;
-        buf
+        let s = cf.open_stream(table_name).map_err(|_| "Word 文件缺少表流".to_string())?;
+        read_capped(s, limits.max_decompressed_bytes).map_err(|e| e.to_string())?
     };
     let fc_clx = u32_at(&word, 0x01A2).ok_or("Word 文件头过短")? as usize;
     let lcb_clx = u32_at(&word, 0x01A6).ok_or("Word 文件头过短")? as usize;

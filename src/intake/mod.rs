@@ -40,14 +40,14 @@ pub enum WaitOutcome {
 
 /// A mail source.
 pub enum Source {
-    Imap(imap::ImapSource),
+    Imap(Box<imap::ImapSource>),
     Maildir(maildir::MaildirSource),
 }
 
 impl Source {
     pub fn new(cfg: &SourceConfig, daemon: &DaemonConfig) -> Source {
         match cfg {
-            SourceConfig::Imap(c) => Source::Imap(imap::ImapSource::new(c.clone(), daemon.io_timeout)),
+            SourceConfig::Imap(c) => Source::Imap(Box::new(imap::ImapSource::new(c.clone(), daemon.io_timeout))),
             SourceConfig::Maildir { path, .. } => Source::Maildir(maildir::MaildirSource::new(path.clone())),
         }
     }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+pub mod mailserver;
+
 /// `../shared` next to the project, when present (CI has it; a bare clone may not).
 pub fn shared() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");

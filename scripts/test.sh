@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of mail-intake: unit tests, the labelled samples and the corpus (when
+# ../shared is present), and the integration tests against a real Dovecot and Postfix
+# started on loopback by scripts/mailserver/start.sh.
+#
+# Installs Dovecot/Postfix first when they are missing (Debian/Ubuntu; needs root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dovecot >/dev/null 2>&1 || ! [ -x /usr/sbin/postfix ]; then
+    if [ "$(id -u)" = 0 ]; then
+        bash scripts/mailserver/start.sh install
+    else
+        echo "Dovecot/Postfix are missing: run 'sudo bash scripts/mailserver/start.sh install' once." >&2
+    fi
+fi
+
+exec cargo test --locked "$@"
