@@ -4,5 +4,6 @@ mod support;
 
 mod check_cli;
 mod corpus;
+mod habits;
 mod mailserver_smoke;
 mod samples;

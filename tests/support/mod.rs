@@ -1,5 +1,7 @@
 //! Shared test harness: where `../shared` is, running the built binary.
 
+pub mod build;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -13,15 +15,10 @@ pub fn shared() -> Option<PathBuf> {
 
 /// Says loudly that a test could not run its real data.
 pub fn skip_loudly(what: &str) {
-    eprintln!(
-        "\n!!! SKIPPED: {what}: ../shared is not present next to the project; this test checked nothing !!!\n"
-    );
+    eprintln!("\n!!! SKIPPED: {what}: ../shared is not present next to the project; this test checked nothing !!!\n");
 }
 
 /// Runs the `mail-intake` binary built for this test run.
 pub fn mail_intake(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mail-intake"))
-        .args(args)
-        .output()
-        .expect("run mail-intake")
+    Command::new(env!("CARGO_BIN_EXE_mail-intake")).args(args).output().expect("run mail-intake")
 }
