@@ -199,6 +199,9 @@ pub struct RawReply {
     pub max_attempts: u32,
     #[serde(default = "d_backoff")]
     pub retry_backoff: String,
+    /// How long after an interrupted send to look for it in the Sent folder.
+    #[serde(default = "d_sent_check")]
+    pub sent_check_delay: String,
 }
 
 impl Default for RawReply {
@@ -209,6 +212,7 @@ impl Default for RawReply {
             max_per_sender_per_day: d_per_sender(),
             max_attempts: d_attempts(),
             retry_backoff: d_backoff(),
+            sent_check_delay: d_sent_check(),
         }
     }
 }
@@ -303,6 +307,9 @@ fn d_attempts() -> u32 {
 fn d_backoff() -> String {
     "30s".into()
 }
+fn d_sent_check() -> String {
+    "30s".into()
+}
 fn d_batch() -> usize {
     50
 }
@@ -394,6 +401,7 @@ pub struct ReplyConfig {
     pub max_per_sender_per_day: u32,
     pub max_attempts: u32,
     pub retry_backoff: Duration,
+    pub sent_check_delay: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -615,6 +623,7 @@ impl Config {
             max_per_sender_per_day: raw.reply.max_per_sender_per_day,
             max_attempts: raw.reply.max_attempts.max(1),
             retry_backoff: dur(&raw.reply.retry_backoff, "[reply] retry_backoff", &mut problems),
+            sent_check_delay: dur(&raw.reply.sent_check_delay, "[reply] sent_check_delay", &mut problems),
         };
         let idle_renew = dur(&raw.daemon.idle_renew, "[daemon] idle_renew", &mut problems);
         if idle_renew >= Duration::from_secs(29 * 60) {

@@ -92,6 +92,14 @@ pub async fn run(
         summary.stored = stored;
         summary.judged = judged;
         let mut sent_folder = sent_folder(&shared.cfg);
+        // Interrupted sends younger than sent_check_delay: wait until they can be judged.
+        if let Some(oldest) = shared.store.call(|c| Store::oldest_sending(c)).await? {
+            let due = oldest + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
+            if let Ok(wait) = (due - Utc::now()).to_std() {
+                info!(wait = ?wait, "waiting before checking an interrupted send in the Sent folder");
+                tokio::time::sleep(wait + Duration::from_millis(50)).await;
+            }
+        }
         resolve_ambiguous(&shared, &mut sent_folder).await?;
         summary.replies_sent = drain_outbox(&shared, &transport, &mut sent_folder, true).await?;
         return Ok(summary);
@@ -306,51 +314,54 @@ async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>)
     source.logout().await;
 }
 
+/// The office's Sent folder: looked in for interrupted sends; appended to when configured.
 enum SentStore {
-    Imap(Box<SentFolder>),
+    Imap { folder: Box<SentFolder>, append: bool },
     Maildir { path: std::path::PathBuf, folder: String },
-    None,
 }
 
 fn sent_folder(cfg: &Config) -> SentStore {
     match &cfg.source {
-        SourceConfig::Imap(c) if c.append_sent => {
-            SentStore::Imap(Box::new(SentFolder::new(c.clone(), cfg.daemon.io_timeout)))
-        }
+        SourceConfig::Imap(c) => SentStore::Imap {
+            folder: Box::new(SentFolder::new(c.clone(), cfg.daemon.io_timeout)),
+            append: c.append_sent,
+        },
         SourceConfig::Maildir { path, sent_folder } => {
             SentStore::Maildir { path: path.clone(), folder: sent_folder.clone() }
         }
-        _ => SentStore::None,
     }
 }
 
 impl SentStore {
     async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
         match self {
-            SentStore::Imap(s) => s.contains(message_id).await,
+            SentStore::Imap { folder, .. } => folder.contains(message_id).await,
             SentStore::Maildir { path, folder } => Ok(maildir::sent_contains(path, folder, message_id)),
-            SentStore::None => Ok(false),
         }
     }
+
+    /// Appends our copy (unless the provider files its own at acceptance).
     async fn append(&mut self, message_id: &str, raw: &[u8]) -> Result<(), IntakeError> {
         match self {
-            SentStore::Imap(s) => {
-                if s.contains(message_id).await? {
+            SentStore::Imap { append: false, .. } => Ok(()),
+            SentStore::Imap { folder, .. } => {
+                if folder.contains(message_id).await? {
                     return Ok(());
                 }
-                s.append(raw).await
+                folder.append(raw).await
             }
             SentStore::Maildir { path, folder } => maildir::append_sent(path, folder, message_id, raw)
                 .map_err(|e| IntakeError::Io(format!("cannot write the Sent copy: {e}"))),
-            SentStore::None => Ok(()),
         }
     }
 }
 
-/// Rows left in `sending` by a crash: if the Sent folder has the reply, it went out;
-/// otherwise the SMTP exchange did not complete, and the row is sent again.
+/// Rows left in `sending` by a crash, once `sent_check_delay` has passed since the send
+/// began: if the Sent folder has the reply, it went out; otherwise the SMTP exchange did not
+/// complete, and the row is sent again.
 async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result<(), DaemonError> {
-    let rows = shared.store.call(|c| Store::ambiguous_replies(c)).await?;
+    let before = Utc::now() - chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
+    let rows = shared.store.call(move |c| Store::ambiguous_replies(c, &before)).await?;
     for r in rows {
         let found = match sent.contains(&r.reply_message_id).await {
             Ok(found) => found,
@@ -469,14 +480,21 @@ async fn outbox_loop(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<u64, DaemonError> {
     let mut sent = sent_folder(&shared.cfg);
-    resolve_ambiguous(&shared, &mut sent).await?;
     let mut total = 0;
     loop {
         if *shutdown.borrow() {
             return Ok(total);
         }
+        resolve_ambiguous(&shared, &mut sent).await?;
         total += drain_outbox(&shared, &transport, &mut sent, false).await?;
         let next = shared.store.call(|c| Store::next_due(c)).await?;
+        let oldest_sending = shared.store.call(|c| Store::oldest_sending(c)).await?;
+        let check_at = oldest_sending
+            .map(|t| t + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default());
+        let next = match (next, check_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let wait = next
             .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(60))

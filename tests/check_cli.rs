@@ -65,7 +65,8 @@ fn rules_check_reports_every_problem_with_file_and_line() {
     let out = mail_intake(&["rules", "check", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let dir = tempdir();
-    for f in ["campaign.toml", "schools.toml", "categories.toml", "titles.toml"] {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    for f in mail_intake::rules::FILES {
         std::fs::copy(format!("{}/rules/{f}", env!("CARGO_MANIFEST_DIR")), dir.join(f)).unwrap();
     }
     let schools = std::fs::read_to_string(dir.join("schools.toml")).unwrap();

@@ -4,6 +4,8 @@ mod support;
 
 mod check_cli;
 mod corpus;
+mod daemon_imap;
+mod daemon_maildir;
 mod habits;
 mod mailserver_smoke;
 mod samples;

@@ -25,6 +25,10 @@
 #   MAIL_AUTOCREATE folders created (and subscribed) for every user on first login, with their
 #                   SPECIAL-USE flag when the name is Sent/Drafts/Trash/Junk/Archive
 #                   (default "Sent"; set to "" to make the client CREATE them itself)
+#   SENT_COPY       "addr ..." : mail those users send through Postfix is also delivered into
+#                   their own Sent folder (as QQ/163 do with "SMTP发信后保存到服务器"): a
+#                   server-side copy made at acceptance, which the daemon uses to tell whether
+#                   an interrupted send was accepted
 #   WATCH_PID       if set, a watcher stops this instance as soon as that PID is gone
 #                   (protects against a test runner killed with SIGKILL)
 # Stop with: stop.sh <instance dir>   (printed as MAILTEST_DIR=...)
@@ -220,7 +224,10 @@ chown dovecot:dovecot "$D"/mail  # mail is stored as user dovecot (uid 0 is refu
 
 # ---------- users --------------------------------------------------------------
 MAIL_USERS=${MAIL_USERS:-"office@example.edu.cn:office-pw school1@school1.example.cn:school1-pw school2@school2.example.cn:school2-pw school3@school3.example.cn:school3-pw"}
-: > "$D"/dovecot/users; : > "$D"/postfix/etc/vmailbox
+: > "$D"/dovecot/users; : > "$D"/postfix/etc/vmailbox; : > "$D"/postfix/etc/sender_bcc
+for u in ${SENT_COPY:-}; do
+    echo "$u ${u%@*}+Sent@${u#*@}" >> "$D"/postfix/etc/sender_bcc
+done
 domains=""
 for up in $MAIL_USERS; do
     u=${up%%:*} pw=${up#*:}
@@ -268,6 +275,9 @@ first_valid_uid = 1
 mail_max_userip_connections = 100
 # IDLE is on by default (CAPABILITY lists it); this is only the fallback without inotify
 mailbox_idle_check_interval = 1 secs
+# user+Folder@domain delivers into Folder (used by SENT_COPY)
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = yes
 namespace inbox {
   inbox = yes
   separator = /
@@ -338,6 +348,8 @@ smtputf8_enable = no
 virtual_mailbox_domains =$domains
 virtual_mailbox_maps = texthash:$P/etc/vmailbox
 virtual_transport = lmtp:unix:$D/dovecot/run/lmtp
+recipient_delimiter = +
+sender_bcc_maps = texthash:$P/etc/sender_bcc
 default_transport = error:5.7.1 outside delivery disabled in test MTA
 local_transport = error:5.7.1 no local delivery in test MTA
 message_size_limit = 52428800
@@ -389,7 +401,7 @@ EOF
 
 # Postfix re-reads any config/map file whose mtime is within ~1 s of "now" every 0.3 s
 # ("pausing to let ... settle down") -> a 1.5-2 s start-up delay; backdate them.
-touch -d '-1 min' "$P"/etc/main.cf "$P"/etc/master.cf "$P"/etc/vmailbox
+touch -d '-1 min' "$P"/etc/main.cf "$P"/etc/master.cf "$P"/etc/vmailbox "$P"/etc/sender_bcc
 
 # ---------- start ----------------------------------------------------------------
 t0=$(now)

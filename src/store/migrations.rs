@@ -100,6 +100,11 @@ CREATE TABLE state (
     value TEXT NOT NULL
 );
 "#,
+    // 2: when a send began, so an interrupted one is judged only after the server has had
+    // time to file its own copy in Sent.
+    r#"
+ALTER TABLE replies ADD COLUMN sending_at TEXT;
+"#,
 ];
 
 /// Brings the schema up to date.

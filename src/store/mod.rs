@@ -343,9 +343,17 @@ impl Store {
         Ok(s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc)))
     }
 
-    /// Replies left in `sending` by a crash: sent or not, nobody knows yet.
-    pub fn ambiguous_replies(conn: &Connection) -> Result<Vec<Reply>> {
-        Store::reply_rows(conn, "state = 'sending'", [])
+    /// Replies left in `sending` (by a crash) since before `before`: sent or not, nobody
+    /// knows yet.
+    pub fn ambiguous_replies(conn: &Connection, before: &DateTime<Utc>) -> Result<Vec<Reply>> {
+        Store::reply_rows(conn, "state = 'sending' AND (sending_at IS NULL OR sending_at < ?1)", [before.to_rfc3339()])
+    }
+
+    /// The oldest `sending_at` of rows still in `sending`.
+    pub fn oldest_sending(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> =
+            conn.query_row("SELECT min(sending_at) FROM replies WHERE state = 'sending'", [], |r| r.get(0))?;
+        Ok(s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc)))
     }
 
     /// Sent replies not yet copied into the Sent folder.
@@ -360,7 +368,10 @@ impl Store {
 
     /// Commits the intent to send (before the SMTP exchange).
     pub fn begin_send(conn: &Connection, id: i64) -> Result<()> {
-        conn.execute("UPDATE replies SET state = 'sending', attempts = attempts + 1 WHERE id = ?1", [id])?;
+        conn.execute(
+            "UPDATE replies SET state = 'sending', attempts = attempts + 1, sending_at = ?2 WHERE id = ?1",
+            params![id, now()],
+        )?;
         Ok(())
     }
 

@@ -99,13 +99,22 @@ impl MailServer {
     /// Starts an instance with the default users (office + 3 schools), or `MAIL_USERS` from the
     /// environment. Panics when it cannot start (see [`Self::start_or_skip`]).
     pub fn start() -> MailServer {
-        Self::start_inner(None)
+        Self::start_inner(None, None)
+    }
+
+    /// [`Self::start_or_skip`], with Postfix also filing what the office sends into the
+    /// office's own Sent folder (the server-side copy QQ/163 make; `SENT_COPY` in start.sh).
+    pub fn start_with_sent_copies_or_skip(test: &str) -> Option<MailServer> {
+        if skip_without_servers(test) {
+            return None;
+        }
+        Some(Self::start_inner(None, Some(OFFICE.to_string())))
     }
 
     /// Starts an instance with these `(address, password)` mailboxes.
     pub fn start_with_users(users: &[(&str, &str)]) -> MailServer {
         let spec = users.iter().map(|(u, p)| format!("{u}:{p}")).collect::<Vec<_>>().join(" ");
-        Self::start_inner(Some(spec))
+        Self::start_inner(Some(spec), None)
     }
 
     /// [`Self::start`], or `None` after a loud skip message when the servers cannot run here
@@ -117,7 +126,7 @@ impl MailServer {
         Some(Self::start())
     }
 
-    fn start_inner(users: Option<String>) -> MailServer {
+    fn start_inner(users: Option<String>, sent_copy: Option<String>) -> MailServer {
         // `auto` checks that the ports are free but cannot reserve them: on a clash with a
         // concurrently starting instance start.sh fails cleanly, so try again.
         let mut last = String::new();
@@ -129,6 +138,9 @@ impl MailServer {
                 .env("WATCH_PID", std::process::id().to_string());
             if let Some(u) = &users {
                 cmd.env("MAIL_USERS", u);
+            }
+            if let Some(u) = &sent_copy {
+                cmd.env("SENT_COPY", u);
             }
             let out = cmd.output().expect("run scripts/mailserver/start.sh");
             if out.status.success() {

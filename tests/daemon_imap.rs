@@ -1,0 +1,369 @@
+//! The daemon against a real Dovecot (IMAP, IDLE) and Postfix (SMTP → LMTP → Dovecot):
+//! submissions delivered by SMTP get exactly one reply of the right kind in the sender's
+//! mailbox; automatic mail gets none; a kill -9 mid-backlog loses nothing and answers nothing
+//! twice; the daemon survives the IMAP server restarting; TLS and STARTTLS work with a
+//! private CA given as `ca_file`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mail_intake::store::Store;
+
+use crate::support::mailserver::MailServer;
+
+const OFFICE: &str = "office@example.edu.cn";
+const SCHOOL1: &str = "school1@school1.example.cn";
+const SCHOOL2: &str = "school2@school2.example.cn";
+
+/// The bundled demo mails (invented submissions), sorted: 0 expert ok, 1 expert ok with a
+/// warning, 2 missing scan, 3 subject incomplete, 4 lead ok, 5 unknown category, 6 summary
+/// ok, 7 question, 8 auto-reply, 9 cloud link.
+fn demo(index: usize, from: &str, unique: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/inbox/cur");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    let raw = std::fs::read(&files[index]).unwrap();
+    let text = String::from_utf8(raw).expect("demo mails are ASCII (base64 bodies)");
+    let mut out = String::new();
+    for line in text.split_inclusive("\r\n") {
+        if line.starts_with("Return-Path:") {
+            continue;
+        } else if line.starts_with("From:") {
+            out.push_str(&format!("From: school <{from}>\r\n"));
+        } else if line.starts_with("Message-ID:") {
+            out.push_str(&format!("Message-ID: <{unique}@test.example>\r\n"));
+        } else if line.starts_with("Date:") {
+            // Fresh mail: not late, and after any reply_since.
+            out.push_str(&format!("Date: {}\r\n", chrono::Utc::now().to_rfc2822()));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, log: &Path) -> Daemon {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start the daemon");
+        Daemon { child, log: log.to_path_buf() }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                panic!("the daemon did not stop on SIGTERM; log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill9();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Setup {
+    imap_tls: &'static str,
+    smtp_tls: &'static str,
+    smtp_auth: bool,
+}
+
+const PLAIN: Setup = Setup { imap_tls: "none", smtp_tls: "none", smtp_auth: false };
+
+fn write_config(server: &MailServer, dir: &Path, setup: Setup) -> PathBuf {
+    let imap_port = if setup.imap_tls == "tls" { server.imaps_port } else { server.imap_port };
+    let smtp_port = match (setup.smtp_tls, setup.smtp_auth) {
+        ("tls", _) => server.smtps_port,
+        ("starttls", true) => server.submission_port,
+        _ => server.smtp_port,
+    };
+    let (smtp_user, smtp_pw) = if setup.smtp_auth { (OFFICE, server.password(OFFICE)) } else { ("", "") };
+    let text = format!(
+        r#"
+[mailbox]
+host = "{host}"
+port = {imap_port}
+tls = "{imap_tls}"
+ca_file = "{ca}"
+user = "{OFFICE}"
+password = "{pw}"
+folder = "INBOX"
+idle = true
+poll_interval = "3s"
+sent_folder = "Sent"
+
+[smtp]
+host = "{host}"
+port = {smtp_port}
+tls = "{smtp_tls}"
+ca_file = "{ca}"
+user = "{smtp_user}"
+password = "{smtp_pw}"
+from = "省学分银行 <{OFFICE}>"
+timeout = "20s"
+
+[store]
+path = "{store}"
+
+[reply]
+reply_since = "2000-01-01"
+max_per_sender_per_day = 1000
+retry_backoff = "1s"
+sent_check_delay = "2s"
+
+[daemon]
+reconnect_max = "2s"
+io_timeout = "15s"
+"#,
+        host = server.host,
+        imap_tls = setup.imap_tls,
+        smtp_tls = setup.smtp_tls,
+        ca = server.ca_file.display(),
+        pw = server.password(OFFICE),
+        store = dir.join("store.sqlite3").display(),
+    );
+    let path = dir.join("mail-intake.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn subjects(server: &MailServer, user: &str) -> Vec<String> {
+    server
+        .messages(user, "INBOX")
+        .iter()
+        .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.subject().map(String::from)))
+        .collect()
+}
+
+/// Waits until `user` has `n` messages, then a little longer to catch any extra one.
+fn settle(server: &MailServer, user: &str, n: usize, daemon: &Daemon) {
+    assert!(
+        server.wait_for(user, "INBOX", n, Duration::from_secs(60)),
+        "{user} has {} message(s), expected {n}; daemon log:\n{}",
+        server.count_messages(user, "INBOX"),
+        daemon.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+}
+
+#[test]
+fn submissions_get_exactly_one_reply_and_automatic_mail_none() {
+    let Some(server) = MailServer::start_or_skip("submissions_get_exactly_one_reply_and_automatic_mail_none") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    let daemon = Daemon::start(&config, &dir.path().join("daemon.log"));
+    std::thread::sleep(Duration::from_millis(500));
+
+    let t0 = Instant::now();
+    server.send(&demo(0, SCHOOL1, "ok-1"), SCHOOL1, OFFICE);
+    settle_first(&server, SCHOOL1, &daemon);
+    let latency = t0.elapsed();
+    eprintln!(
+        "reply latency with IDLE on loopback: {latency:?} (from SMTP acceptance to the reply in the school's Maildir)"
+    );
+
+    server.send(&demo(2, SCHOOL1, "scan-missing"), SCHOOL1, OFFICE);
+    server.send(&demo(7, SCHOOL2, "question"), SCHOOL2, OFFICE);
+    server.send(&demo(8, SCHOOL2, "vacation"), SCHOOL2, OFFICE);
+    let bounce = format!(
+        "From: MAILER-DAEMON@school2.example.cn (Mail Delivery System)\r\nTo: {OFFICE}\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <bounce-1@school2.example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nmailbox unavailable\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; nobody@school2.example.cn\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n"
+    );
+    server.send(bounce.as_bytes(), "", OFFICE);
+    settle(&server, SCHOOL1, 2, &daemon);
+
+    let s1 = subjects(&server, SCHOOL1);
+    assert_eq!(s1.len(), 2, "exactly one reply per submission: {s1:?}");
+    assert!(s1.iter().any(|s| s.starts_with("回执：专家推荐+昆明学院+张明")), "{s1:?}");
+    assert!(s1.iter().any(|s| s.starts_with("请更正：专家推荐+曲靖财经学校+王芳")), "{s1:?}");
+    assert_eq!(server.count_messages(SCHOOL2, "INBOX"), 0, "a question and an auto-reply get no automatic reply");
+
+    // Threading headers and the marker of automatic replies.
+    let replies = server.messages(SCHOOL1, "INBOX");
+    let text = String::from_utf8_lossy(&replies[0]).to_string();
+    assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
+    assert!(text.contains("In-Reply-To: <"), "{text}");
+
+    // Staff see the replies in Sent and the keywords on the judged mail.
+    assert!(server.wait_for(OFFICE, "Sent", 2, Duration::from_secs(20)), "replies appended to Sent");
+    let mut imap = server.imap_login(OFFICE);
+    imap.command("SELECT INBOX");
+    let flags = imap.command("FETCH 1:* (FLAGS)");
+    let marked = flags.lines.iter().filter(|l| l.contains("$MailIntake")).count();
+    assert_eq!(marked, 5, "every judged message carries the keyword: {:?}", flags.lines);
+    assert!(flags.lines.iter().all(|l| !l.contains("\\Seen")), "the daemon never sets \\Seen: {:?}", flags.lines);
+    imap.logout();
+
+    let status = daemon.stop();
+    assert!(status.success(), "clean exit on SIGTERM");
+    let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+    let (messages, judged, failed, sent) = store.with(|c| Store::counts(c)).unwrap();
+    assert_eq!((messages, judged, failed, sent), (5, 5, 0, 2));
+}
+
+fn settle_first(server: &MailServer, user: &str, daemon: &Daemon) {
+    assert!(
+        server.wait_for(user, "INBOX", 1, Duration::from_secs(60)),
+        "no reply arrived; daemon log:\n{}",
+        daemon.log_text()
+    );
+}
+
+#[test]
+fn kill_nine_mid_backlog_loses_nothing_and_answers_nothing_twice() {
+    // The server files what the office sends into its Sent folder at acceptance (as QQ/163
+    // do): that copy is how an interrupted send is known to have been accepted.
+    let Some(server) =
+        MailServer::start_with_sent_copies_or_skip("kill_nine_mid_backlog_loses_nothing_and_answers_nothing_twice")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("sent_folder = \"Sent\"", "sent_folder = \"Sent\"\nappend_sent = false");
+    std::fs::write(&config, text).unwrap();
+    let n = 24;
+    for i in 0..n {
+        // Alternate acknowledgements and correction requests.
+        let which = if i % 2 == 0 { 0 } else { 2 };
+        server.send(&demo(which, SCHOOL1, &format!("backlog-{i}")), SCHOOL1, OFFICE);
+    }
+    assert!(server.wait_for(OFFICE, "INBOX", n, Duration::from_secs(60)), "backlog delivered");
+
+    let log = dir.path().join("daemon.log");
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.count_messages(SCHOOL1, "INBOX") < n && Instant::now() < deadline {
+        let mut daemon = Daemon::start(&config, &log);
+        // Let it work a little, then pull the plug.
+        std::thread::sleep(Duration::from_millis(300 + 150 * kills as u64));
+        daemon.kill9();
+        kills += 1;
+        if kills >= 6 {
+            break;
+        }
+    }
+    // Finish cleanly.
+    let daemon = Daemon::start(&config, &log);
+    settle(&server, SCHOOL1, n, &daemon);
+    let status = daemon.stop();
+    assert!(status.success());
+
+    let replies = server.count_messages(SCHOOL1, "INBOX");
+    let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+    let (messages, judged, failed, sent) = store.with(|c| Store::counts(c)).unwrap();
+    eprintln!(
+        "backlog {n} mails, {kills} kill -9: stored {messages}, judged {judged}, failed {failed}, replies {replies}"
+    );
+    if replies != n {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        let interesting: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains("interrupted") || l.contains("retry") || l.contains("ERROR") || l.contains("starting")
+            })
+            .collect();
+        eprintln!("daemon log (selected):\n{}", interesting.join("\n"));
+    }
+    assert_eq!(messages, n as i64, "every mail stored once");
+    assert_eq!(judged, n as i64);
+    assert_eq!(sent, n as i64);
+    assert_eq!(replies, n, "every mail answered exactly once");
+    assert_eq!(server.count_messages(OFFICE, "Sent"), n, "one server-side copy per reply");
+}
+
+#[test]
+fn survives_the_imap_server_restarting() {
+    let Some(server) = MailServer::start_or_skip("survives_the_imap_server_restarting") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    let daemon = Daemon::start(&config, &dir.path().join("daemon.log"));
+    server.send(&demo(0, SCHOOL1, "before-restart"), SCHOOL1, OFFICE);
+    settle_first(&server, SCHOOL1, &daemon);
+
+    server.restart_imap();
+    server.send(&demo(4, SCHOOL1, "after-restart"), SCHOOL1, OFFICE);
+    settle(&server, SCHOOL1, 2, &daemon);
+    assert_eq!(server.count_messages(SCHOOL1, "INBOX"), 2);
+    let status = daemon.stop();
+    assert!(status.success());
+}
+
+fn tls_round(setup: Setup, name: &str) {
+    let Some(server) = MailServer::start_or_skip(name) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), setup);
+    server.send(&demo(0, SCHOOL1, name), SCHOOL1, OFFICE);
+    assert!(server.wait_for(OFFICE, "INBOX", 1, Duration::from_secs(30)));
+    let out = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+        .args(["run", "--config", config.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent 1 reply"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(server.wait_for(SCHOOL1, "INBOX", 1, Duration::from_secs(30)));
+}
+
+#[test]
+fn implicit_tls_with_a_private_ca() {
+    tls_round(Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true }, "implicit_tls_with_a_private_ca");
+}
+
+#[test]
+fn starttls_with_a_private_ca() {
+    tls_round(Setup { imap_tls: "starttls", smtp_tls: "starttls", smtp_auth: true }, "starttls_with_a_private_ca");
+}
+
+#[test]
+fn a_wrong_ca_is_refused_with_a_clear_error() {
+    let Some(server) = MailServer::start_or_skip("a_wrong_ca_is_refused_with_a_clear_error") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true });
+    let text = std::fs::read_to_string(&config).unwrap().replace(&server.ca_file.display().to_string(), "");
+    std::fs::write(&config, text.replace("reconnect_max = \"2s\"", "reconnect_max = \"1s\"")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+        .args(["run", "--config", config.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS") || err.contains("certificate"), "{err}");
+}
