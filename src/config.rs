@@ -299,7 +299,7 @@ fn d_store() -> String {
     "var/mail-intake.sqlite3".into()
 }
 fn d_per_sender() -> u32 {
-    5
+    20
 }
 fn d_attempts() -> u32 {
     8

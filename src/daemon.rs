@@ -71,6 +71,8 @@ pub async fn run(
 ) -> Result<RunSummary, DaemonError> {
     let store = Store::open(&cfg.store_path)?;
     let first_start = store.call(|c| Store::first_start(c)).await?;
+    // Unset: one day before the first start — a mailbox full of old mail is recorded without
+    // answering it, while mail that arrived just before the first start is still answered.
     let reply_since = match cfg.reply.reply_since {
         Some(d) => rules
             .timezone
@@ -78,7 +80,7 @@ pub async fn run(
             .earliest()
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(first_start),
-        None => first_start,
+        None => first_start - chrono::Duration::days(1),
     };
     info!(store = %cfg.store_path.display(), reply_since = %reply_since, "mail-intake starting");
     let transport = Transport::build(&cfg.transport)?;

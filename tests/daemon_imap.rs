@@ -367,3 +367,69 @@ fn a_wrong_ca_is_refused_with_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("TLS") || err.contains("certificate"), "{err}");
 }
+
+#[test]
+fn a_bounce_of_our_reply_marks_it_bounced() {
+    let Some(server) = MailServer::start_or_skip("a_bounce_of_our_reply_marks_it_bounced") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    let daemon = Daemon::start(&config, &dir.path().join("daemon.log"));
+    server.send(&demo(0, SCHOOL1, "will-bounce"), SCHOOL1, OFFICE);
+    settle_first(&server, SCHOOL1, &daemon);
+    let reply = &server.messages(SCHOOL1, "INBOX")[0];
+    let reply_id =
+        mail_parser::MessageParser::default().parse(reply).and_then(|m| m.message_id().map(String::from)).unwrap();
+
+    // The school's server later bounces it (as a DSN quoting the reply's headers).
+    let dsn = format!(
+        "From: MAILER-DAEMON@school1.example.cn (Mail Delivery System)\r\nTo: {OFFICE}\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <dsn-1@school1.example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nmailbox full\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; {SCHOOL1}\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {OFFICE}\r\nTo: {SCHOOL1}\r\nMessage-ID: <{reply_id}>\r\nSubject: reply\r\n\r\n--b--\r\n"
+    );
+    server.send(dsn.as_bytes(), "", OFFICE);
+    let store_path = dir.path().join("store.sqlite3");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut state = String::new();
+    while Instant::now() < deadline {
+        let store = Store::open(&store_path).unwrap();
+        state = store.with(|c| Store::replies_of(c, 1)).unwrap().first().map(|r| r.state.clone()).unwrap_or_default();
+        if state == "bounced" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(state, "bounced", "daemon log:\n{}", daemon.log_text());
+    assert_eq!(server.count_messages(SCHOOL1, "INBOX"), 1, "a bounce is never answered");
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn old_mail_is_recorded_but_not_answered() {
+    let Some(server) = MailServer::start_or_skip("old_mail_is_recorded_but_not_answered") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    // Everything already in the mailbox arrived before reply_since.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("reply_since = \"2000-01-01\"", &format!("reply_since = \"{tomorrow}\""));
+    std::fs::write(&config, text).unwrap();
+    server.send(&demo(0, SCHOOL1, "old-1"), SCHOOL1, OFFICE);
+    server.send(&demo(2, SCHOOL1, "old-2"), SCHOOL1, OFFICE);
+    assert!(server.wait_for(OFFICE, "INBOX", 2, Duration::from_secs(30)));
+    let out = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+        .args(["run", "--config", config.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stored 2 new message(s), judged 2, sent 0 reply(ies)"));
+    let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
+    let states: Vec<String> = store
+        .with(|c| Ok(vec![Store::replies_of(c, 1)?, Store::replies_of(c, 2)?]))
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(|r| r.state)
+        .collect();
+    assert_eq!(states, vec!["suppressed", "suppressed"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(server.count_messages(SCHOOL1, "INBOX"), 0);
+}
