@@ -22,8 +22,9 @@ use crate::intake::{IntakeError, Source, maildir};
 use crate::reply::transport::{SendError, Transport};
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
-use crate::store::{Reply, Store, StoreError};
-use crate::validate::{JudgeOptions, judge};
+use crate::store::{Reply, Store, StoreError, Stored, query};
+use crate::validate::{JudgeOptions, add_warning, judge};
+use crate::verdict::{Verdict, WarningCode};
 
 /// Why the daemon stopped.
 #[derive(Debug, thiserror::Error)]
@@ -170,8 +171,7 @@ async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
             let id = m.id;
             failpoint("before_judge");
             let outcome = tokio::task::spawn_blocking(move || {
-                let opts = JudgeOptions { arrived: m.internal_date, limits: shared2.cfg.limits };
-                let v = judge(&format!("message-{}", m.id), &m.raw, &shared2.rules, &opts);
+                let v = judge_stored(&shared2.store, &shared2.rules, &shared2.cfg.limits, &m);
                 let recipient = reply::recipient(&m.raw);
                 let day_ago = Utc::now() - chrono::Duration::hours(24);
                 let recent = match &recipient {
@@ -225,6 +225,25 @@ async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
         }
         shared.outbox_wake.notify_one();
     }
+}
+
+/// Judges a stored message as the daemon does: the pure judge, plus what only the register
+/// knows — a later submission for the same school and expert/category is a
+/// `duplicate_submission` (the earlier one is superseded when the verdict is saved).
+pub fn judge_stored(store: &Store, rules: &Rules, limits: &crate::limits::Limits, m: &Stored) -> Verdict {
+    let opts = JudgeOptions { arrived: m.internal_date, limits: *limits };
+    let mut v = judge(&format!("message-{}", m.id), &m.raw, rules, &opts);
+    if let Some(key) = query::submission_key(&v) {
+        let mine = v.arrived.clone().unwrap_or_default();
+        let earlier = store.with(|c| query::same_key(c, &key, m.id)).unwrap_or_default();
+        if earlier.iter().any(|(id, arrived)| match arrived {
+            Some(a) => a.as_str() < mine.as_str() || (a.as_str() == mine.as_str() && *id < m.id),
+            None => *id < m.id,
+        }) {
+            add_warning(&mut v, WarningCode::DuplicateSubmission, rules);
+        }
+    }
+    v
 }
 
 /// Sets our keyword (and one naming the decision) on judged messages.

@@ -82,10 +82,13 @@ pub fn recipient(raw: &[u8]) -> Option<String> {
     }
 }
 
-/// The deterministic Message-ID of the reply to a message.
-pub fn reply_message_id(original_id: Option<&str>, raw_sha256: &str, decision: Decision, from: &str) -> String {
+/// The deterministic Message-ID of the reply to a message: derived from the message
+/// answered and what the answer says (decision and errors), so the same answer always has the
+/// same id and a changed verdict (after a reparse) gets a new one.
+pub fn reply_message_id(original_id: Option<&str>, raw_sha256: &str, v: &Verdict, from: &str) -> String {
     let basis = original_id.unwrap_or(raw_sha256);
-    let hash = crate::store::sha256_hex(format!("{basis}|{}", decision.as_str()).as_bytes());
+    let errors: Vec<&str> = v.errors.iter().map(|e| e.as_str()).collect();
+    let hash = crate::store::sha256_hex(format!("{basis}|{}|{}", v.decision.as_str(), errors.join(",")).as_bytes());
     let domain = from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>').trim()).unwrap_or("mail-intake.invalid");
     format!("<reply.{}@{}>", &hash[..32], domain)
 }
@@ -147,7 +150,7 @@ fn build(
     }
     let sha = crate::store::sha256_hex(raw);
     let from_text = office.to_string();
-    let message_id = reply_message_id(original_id.as_deref(), &sha, v.decision, &from_text);
+    let message_id = reply_message_id(original_id.as_deref(), &sha, v, &from_text);
     let prefix = match v.decision {
         Decision::Acknowledge => "回执：",
         _ => "请更正：",

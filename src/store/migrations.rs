@@ -105,6 +105,13 @@ CREATE TABLE state (
     r#"
 ALTER TABLE replies ADD COLUMN sending_at TEXT;
 "#,
+    // 3: submission history: a later submission for the same school and expert/category
+    // supersedes the earlier ones, which stay in history.
+    r#"
+ALTER TABLE verdicts ADD COLUMN submission_key TEXT;
+ALTER TABLE verdicts ADD COLUMN superseded_by INTEGER;
+CREATE INDEX verdicts_submission_key ON verdicts(submission_key);
+"#,
 ];
 
 /// Brings the schema up to date.

@@ -6,6 +6,7 @@
 //! experts and the reply it deserves.
 
 mod migrations;
+pub mod query;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -471,12 +472,18 @@ impl Store {
 
 fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Result<()> {
     let json = serde_json::to_string(v)?;
+    let key = query::submission_key(v);
+    let old_key: Option<String> = tx
+        .query_row("SELECT submission_key FROM verdicts WHERE message = ?1", [message], |r| r.get(0))
+        .optional()?
+        .flatten();
     tx.execute(
-        "INSERT INTO verdicts (message, judged_at, decision, kind, school, expert_name, category, sender, subject, arrived, errors, warnings, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        "INSERT INTO verdicts (message, judged_at, decision, kind, school, expert_name, category, sender, subject, arrived, errors, warnings, json, submission_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(message) DO UPDATE SET judged_at = excluded.judged_at, decision = excluded.decision, kind = excluded.kind,
            school = excluded.school, expert_name = excluded.expert_name, category = excluded.category, sender = excluded.sender,
-           subject = excluded.subject, arrived = excluded.arrived, errors = excluded.errors, warnings = excluded.warnings, json = excluded.json",
+           subject = excluded.subject, arrived = excluded.arrived, errors = excluded.errors, warnings = excluded.warnings,
+           json = excluded.json, submission_key = excluded.submission_key, superseded_by = NULL",
         params![
             message,
             now(),
@@ -490,9 +497,13 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
             v.arrived,
             serde_json::to_string(&v.errors)?,
             serde_json::to_string(&v.warnings)?,
-            json
+            json,
+            key
         ],
     )?;
+    for k in [key, old_key].into_iter().flatten() {
+        query::resolve_key(tx, &k)?;
+    }
     tx.execute("DELETE FROM experts WHERE message = ?1", [message])?;
     let mut st = tx.prepare_cached(
         "INSERT INTO experts (message, name, gender, birth, title, title_level, phone, email, employer, category)
@@ -561,6 +572,31 @@ mod tests {
             flags: vec![],
             raw: raw.to_vec(),
         }
+    }
+
+    #[test]
+    fn a_later_submission_supersedes_the_earlier_one() {
+        use crate::verdict::Decision;
+        let s = Store::memory().unwrap();
+        let mut v = Verdict::unreadable("x", "");
+        v.decision = Decision::Acknowledge;
+        v.kind = Some("expert_recommendation".into());
+        v.fields.insert("school".into(), "昆明学院".into());
+        v.fields.insert("expert_name".into(), "张三".into());
+        s.with(|c| {
+            let (a, _) = Store::store_fetched(c, &fetched(1, b"Subject: a\r\n\r\n1"))?;
+            let (b, _) = Store::store_fetched(c, &fetched(2, b"Subject: a\r\n\r\n2"))?;
+            v.arrived = Some("2023-03-10T10:00:00+08:00".into());
+            Store::save_verdict(c, a, &v, None)?;
+            v.arrived = Some("2023-03-11T10:00:00+08:00".into());
+            Store::save_verdict(c, b, &v, None)?;
+            let rows = query::list(c, &query::Filter::default())?;
+            assert_eq!(rows[0].superseded_by, Some(b));
+            assert_eq!(rows[1].superseded_by, None);
+            assert_eq!(query::list(c, &query::Filter { current_only: true, ..Default::default() })?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

@@ -264,6 +264,16 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     v
 }
 
+/// Adds a warning found outside the message itself (submission history), with its reason.
+pub fn add_warning(v: &mut Verdict, w: WarningCode, rules: &Rules) {
+    if v.warnings.contains(&w) {
+        return;
+    }
+    v.warnings.push(w);
+    v.warnings.sort();
+    v.reasons.push(reasons::warning_text(w, rules));
+}
+
 fn extract_all(mail: &Mail, rules: &Rules, limits: &Limits) -> Vec<Extracted> {
     mail.attachments.iter().map(|a| extract::extract(a, rules, limits)).collect()
 }

@@ -61,17 +61,20 @@ pub fn explain(
         });
     }
     for w in warnings {
-        out.push(match w {
-            WarningCode::Late => "提示：邮件在截止时间之后到达。".to_string(),
-            WarningCode::ExpertOverAge => {
-                format!("提示：专家年龄超过 {} 周岁。", rules.expert_max_age)
-            }
-            WarningCode::ExpertTitleBelowSenior => "提示：专家职称低于副高级或不属于专业技术职称。".to_string(),
-            WarningCode::DuplicateSubmission => {
-                "提示：此前已收到同一学校同一专家（专业大类）的材料，以本次为准。".to_string()
-            }
-            WarningCode::FormIncomplete => "提示：表格中有必填项未填写。".to_string(),
-        });
+        out.push(warning_text(*w, rules));
     }
     out
+}
+
+/// The sentence for one warning.
+pub fn warning_text(w: WarningCode, rules: &Rules) -> String {
+    match w {
+        WarningCode::Late => "提示：邮件在截止时间之后到达。".to_string(),
+        WarningCode::ExpertOverAge => format!("提示：专家年龄超过 {} 周岁。", rules.expert_max_age),
+        WarningCode::ExpertTitleBelowSenior => "提示：专家职称低于副高级或不属于专业技术职称。".to_string(),
+        WarningCode::DuplicateSubmission => {
+            "提示：此前已收到同一学校同一专家（专业大类）的材料，以本次为准。".to_string()
+        }
+        WarningCode::FormIncomplete => "提示：表格中有必填项未填写。".to_string(),
+    }
 }

@@ -1,0 +1,239 @@
+//! Reading the register back: filtered message lists, one message in full, the current
+//! (not superseded) submissions, and submission history.
+//!
+//! A submission is identified by its *key*: kind + school + expert (专家推荐) or category
+//! (牵头院校) or nothing more (总结). A later submission with the same key supersedes the
+//! earlier ones (`verdicts.superseded_by`); both stay in history.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, Store};
+use crate::verdict::{Expert, Verdict};
+
+/// One message as listed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub arrived: Option<String>,
+    pub stored_at: String,
+    pub sender: Option<String>,
+    pub subject: String,
+    /// `stored`, `judged` or `failed`.
+    pub state: String,
+    /// Why judging failed, when it did.
+    pub error: Option<String>,
+    pub decision: Option<String>,
+    pub kind: Option<String>,
+    pub school: Option<String>,
+    pub expert_name: Option<String>,
+    pub category: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub superseded_by: Option<i64>,
+    /// State of the latest reply, if any.
+    pub reply_state: Option<String>,
+}
+
+/// Filters for [`list`]; every field narrows, `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub decision: Option<String>,
+    pub kind: Option<String>,
+    /// Canonical school name, or a part of it.
+    pub school: Option<String>,
+    /// Arrival on or after (RFC 3339 or YYYY-MM-DD, compared as text in the campaign zone).
+    pub since: Option<String>,
+    /// Arrival before.
+    pub until: Option<String>,
+    /// Verdicts carrying this error code.
+    pub error: Option<String>,
+    /// Only messages whose judging failed.
+    pub failed: bool,
+    /// Leave out submissions superseded by a later one.
+    pub current_only: bool,
+}
+
+const SELECT: &str = "SELECT m.id, v.arrived, m.stored_at, v.sender, v.subject, m.state, m.error, v.decision, v.kind,
+        v.school, v.expert_name, v.category, v.errors, v.warnings, v.superseded_by,
+        (SELECT state FROM replies r WHERE r.message = m.id ORDER BY r.id DESC LIMIT 1)
+ FROM messages m LEFT JOIN verdicts v ON v.message = m.id";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<MessageRow> {
+    let errors: Option<String> = r.get(12)?;
+    let warnings: Option<String> = r.get(13)?;
+    Ok(MessageRow {
+        id: r.get(0)?,
+        arrived: r.get(1)?,
+        stored_at: r.get(2)?,
+        sender: r.get(3)?,
+        subject: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        state: r.get(5)?,
+        error: r.get(6)?,
+        decision: r.get(7)?,
+        kind: r.get(8)?,
+        school: r.get(9)?,
+        expert_name: r.get(10)?,
+        category: r.get(11)?,
+        errors: errors.and_then(|e| serde_json::from_str(&e).ok()).unwrap_or_default(),
+        warnings: warnings.and_then(|e| serde_json::from_str(&e).ok()).unwrap_or_default(),
+        superseded_by: r.get(14)?,
+        reply_state: r.get(15)?,
+    })
+}
+
+/// Messages matching a filter, oldest first.
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<MessageRow>> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let mut arg = |clause: &str, value: String, clauses: &mut Vec<String>| {
+        args.push(value);
+        clauses.push(clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(d) = &f.decision {
+        arg("v.decision = ?", d.clone(), &mut clauses);
+    }
+    if let Some(k) = &f.kind {
+        arg("v.kind = ?", k.clone(), &mut clauses);
+    }
+    if let Some(s) = &f.school {
+        arg("v.school LIKE ?", format!("%{s}%"), &mut clauses);
+    }
+    if let Some(s) = &f.since {
+        arg("coalesce(v.arrived, m.stored_at) >= ?", s.clone(), &mut clauses);
+    }
+    if let Some(u) = &f.until {
+        arg("coalesce(v.arrived, m.stored_at) < ?", u.clone(), &mut clauses);
+    }
+    if let Some(e) = &f.error {
+        arg("v.errors LIKE ?", format!("%\"{e}\"%"), &mut clauses);
+    }
+    if f.failed {
+        clauses.push("m.state = 'failed'".into());
+    }
+    if f.current_only {
+        clauses.push("v.superseded_by IS NULL".into());
+    }
+    let sql = if clauses.is_empty() {
+        format!("{SELECT} ORDER BY m.id")
+    } else {
+        format!("{SELECT} WHERE {} ORDER BY m.id", clauses.join(" AND "))
+    };
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), row)?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// One message's row.
+pub fn message(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
+    Ok(conn.query_row(&format!("{SELECT} WHERE m.id = ?1"), [id], row).optional()?)
+}
+
+/// The stored verdict of a message (exactly what `check --json` prints).
+pub fn verdict(conn: &Connection, id: i64) -> Result<Option<Verdict>> {
+    let json: Option<String> =
+        conn.query_row("SELECT json FROM verdicts WHERE message = ?1", [id], |r| r.get(0)).optional()?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// The raw bytes of a message.
+pub fn raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn.query_row("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+}
+
+/// Where a message was seen and its IMAP metadata: (account, folder, uidvalidity, uid, flags).
+pub fn locations(conn: &Connection, id: i64) -> Result<Vec<(String, String, u32, u32, String)>> {
+    let mut st = conn
+        .prepare("SELECT account, folder, uidvalidity, uid, coalesce(flags, '') FROM locations WHERE message = ?1")?;
+    let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Experts of current (not superseded) expert submissions: (message id, school, expert).
+pub fn current_experts(conn: &Connection) -> Result<Vec<(i64, Option<String>, Expert)>> {
+    let mut st = conn.prepare(
+        "SELECT e.message, v.school, e.name, e.gender, e.birth, e.title, e.title_level, e.phone, e.email, e.employer, e.category
+         FROM experts e JOIN verdicts v ON v.message = e.message
+         WHERE v.superseded_by IS NULL AND v.kind = 'expert_recommendation' AND v.decision IN ('acknowledge', 'request_correction')
+         ORDER BY e.message, e.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            Expert {
+                name: r.get(2)?,
+                gender: r.get(3)?,
+                birth: r.get(4)?,
+                title: r.get(5)?,
+                title_level: r.get::<_, Option<String>>(6)?.unwrap_or_else(|| "none".into()),
+                phone: r.get(7)?,
+                email: r.get(8)?,
+                employer: r.get(9)?,
+                category: r.get(10)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// The submission key of a verdict, when it has one.
+pub fn submission_key(v: &Verdict) -> Option<String> {
+    if !matches!(v.decision, crate::Decision::Acknowledge | crate::Decision::RequestCorrection) {
+        return None;
+    }
+    let kind = v.kind.as_deref()?;
+    let school = v.fields.get("school")?;
+    let detail = v.fields.get("expert_name").or_else(|| v.fields.get("category")).map(String::as_str).unwrap_or("");
+    Some(format!("{kind}|{school}|{detail}"))
+}
+
+/// Earlier submissions with the same key (other messages), with their arrival.
+pub fn same_key(conn: &Connection, key: &str, except: i64) -> Result<Vec<(i64, Option<String>)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT message, arrived FROM verdicts WHERE submission_key = ?1 AND message != ?2 ORDER BY message",
+    )?;
+    let rows = st.query_map(params![key, except], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Recomputes which submissions of a key are superseded: the latest arrival (then the highest
+/// id) is current; every other one points at it.
+pub fn resolve_key(conn: &Connection, key: &str) -> Result<()> {
+    let latest: Option<i64> = conn
+        .query_row(
+            "SELECT message FROM verdicts WHERE submission_key = ?1 ORDER BY coalesce(arrived, '') DESC, message DESC LIMIT 1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(latest) = latest {
+        conn.execute(
+            "UPDATE verdicts SET superseded_by = CASE WHEN message = ?2 THEN NULL ELSE ?2 END WHERE submission_key = ?1",
+            params![key, latest],
+        )?;
+    }
+    Ok(())
+}
+
+/// Counts by (kind, decision) among judged messages, optionally since a moment (stored_at).
+pub fn counts_by_kind_decision(
+    conn: &Connection,
+    since: Option<&DateTime<Utc>>,
+) -> Result<Vec<(Option<String>, String, i64)>> {
+    let since = since.map(|s| s.to_rfc3339()).unwrap_or_default();
+    let mut st = conn.prepare(
+        "SELECT v.kind, v.decision, count(*) FROM verdicts v JOIN messages m ON m.id = v.message
+         WHERE m.stored_at >= ?1 GROUP BY v.kind, v.decision ORDER BY v.kind, v.decision",
+    )?;
+    let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+impl Store {
+    /// Convenience: [`list`] on the blocking pool is not needed for the CLI; this is the
+    /// synchronous form used by admin commands.
+    pub fn list(&self, f: &Filter) -> Result<Vec<MessageRow>> {
+        self.with(|c| list(c, f))
+    }
+}
