@@ -141,11 +141,33 @@ pub fn raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(conn.query_row("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?)
 }
 
-/// Where a message was seen and its IMAP metadata: (account, folder, uidvalidity, uid, flags).
-pub fn locations(conn: &Connection, id: i64) -> Result<Vec<(String, String, u32, u32, String)>> {
-    let mut st = conn
-        .prepare("SELECT account, folder, uidvalidity, uid, coalesce(flags, '') FROM locations WHERE message = ?1")?;
-    let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+/// Where a message was seen, with its IMAP metadata.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Seen {
+    pub account: String,
+    pub folder: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub flags: String,
+    pub internal_date: Option<String>,
+}
+
+/// Every place a message was seen.
+pub fn locations(conn: &Connection, id: i64) -> Result<Vec<Seen>> {
+    let mut st = conn.prepare(
+        "SELECT l.account, l.folder, l.uidvalidity, l.uid, coalesce(l.flags, ''), m.internal_date
+         FROM locations l JOIN messages m ON m.id = l.message WHERE l.message = ?1",
+    )?;
+    let rows = st.query_map([id], |r| {
+        Ok(Seen {
+            account: r.get(0)?,
+            folder: r.get(1)?,
+            uidvalidity: r.get(2)?,
+            uid: r.get(3)?,
+            flags: r.get(4)?,
+            internal_date: r.get(5)?,
+        })
+    })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
