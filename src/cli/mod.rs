@@ -3,10 +3,13 @@
 //! `main` only calls [`run`]; every behaviour lives here and in the library, so tests can
 //! drive commands without a process.
 
+mod admin;
 mod bench;
 mod check;
 mod demo;
 mod demo_inbox;
+mod digest;
+mod reparse;
 mod run;
 mod table;
 
@@ -44,6 +47,92 @@ pub enum Command {
     },
     /// Print a commented example configuration.
     DefaultConfig,
+    /// List messages in the register.
+    List {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        #[command(flatten)]
+        filter: ListFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message: headers, attachments, verdict with reasons, experts, replies.
+    Show {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Judge stored messages again (after a rules change); prints what changed.
+    Reparse {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// One message.
+        #[arg(conflicts_with_all = ["failed", "all"], required_unless_present_any = ["failed", "all"])]
+        id: Option<i64>,
+        /// Every message whose judging failed.
+        #[arg(long)]
+        failed: bool,
+        /// Every message.
+        #[arg(long)]
+        all: bool,
+        /// Queue a reply where the verdict changed (nothing is sent otherwise).
+        #[arg(long)]
+        reply: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-send or suppress the reply of one message.
+    Reply {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        id: i64,
+        /// Send the reply again (queued for the daemon's outbox).
+        #[arg(long, conflicts_with = "suppress", required_unless_present = "suppress")]
+        resend: bool,
+        /// Do not send the pending reply.
+        #[arg(long)]
+        suppress: bool,
+    },
+    /// Export the register (.xlsx and/or CSV) and the attachments as folders.
+    Export {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// Write the register as an .xlsx workbook.
+        #[arg(long, value_name = "FILE")]
+        xlsx: Option<PathBuf>,
+        /// Write the register as CSV files into this folder.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+        /// Write the attachments as kind/school/expert-or-category/original-name.
+        #[arg(long, value_name = "DIR")]
+        attachments: Option<PathBuf>,
+    },
+    /// Counts by kind × decision, and mails per day.
+    Stats {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render or send the daily digest by hand.
+    Digest {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// The day the digest is for (YYYY-MM-DD, office time; default today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Send it to [digest] to (once per day: a second --send the same day does nothing).
+        #[arg(long, conflicts_with_all = ["html", "text"])]
+        send: bool,
+        /// Write the HTML part to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Print the plain-text part (the default).
+        #[arg(long)]
+        text: bool,
+    },
     /// Work with a configuration file.
     Config {
         #[command(subcommand)]
@@ -82,6 +171,35 @@ pub enum Command {
     },
 }
 
+/// Filters shared by `list` (and usable by `export`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ListFilter {
+    /// acknowledge | request_correction | hold | ignore
+    #[arg(long)]
+    pub decision: Option<String>,
+    /// expert_recommendation | lead_institution | pilot_summary
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// School name (or part of it).
+    #[arg(long)]
+    pub school: Option<String>,
+    /// Arrived on or after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Arrived before this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Carrying this error code (e.g. missing_scan).
+    #[arg(long, value_name = "CODE")]
+    pub error: Option<String>,
+    /// Only messages whose judging failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Include submissions superseded by a later one.
+    #[arg(long)]
+    pub all: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a configuration file; reports every problem at once.
@@ -106,6 +224,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { dir } => demo::run(&dir),
         Command::Run { config, once } => run::run(&config, once),
         Command::DefaultConfig => Ok(run::default_config()),
+        Command::List { config, filter, json } => admin::list(&config, &filter, json),
+        Command::Show { config, id, json } => admin::show(&config, id, json),
+        Command::Reparse { config, id, failed, all, reply, json } => {
+            reparse::run(&config, id, failed, all, reply, json)
+        }
+        Command::Reply { config, id, resend, suppress } => admin::reply(&config, id, resend, suppress),
+        Command::Export { config, xlsx, csv, attachments } => admin::export(&config, xlsx, csv, attachments),
+        Command::Stats { config, json } => admin::stats(&config, json),
+        Command::Digest { config, date, send, html, text } => digest::run(&config, date, send, html, text),
         Command::Config { command: ConfigCommand::Check { config } } => run::config_check(&config),
         Command::Check { json, rules, jobs, files } => {
             let rules = load_rules(rules.as_deref())?;
