@@ -8,4 +8,5 @@ mod daemon_imap;
 mod daemon_maildir;
 mod habits;
 mod mailserver_smoke;
+mod reparse;
 mod samples;
