@@ -19,6 +19,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter())),
         )
         .with_writer(std::io::stderr)
+        // Plain lines for journald and files; colour only on a terminal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = mail_intake::cli::Cli::parse();
     match mail_intake::cli::run(cli) {

@@ -69,6 +69,19 @@ fn config_commands() {
         "{text}"
     );
 
+    // The production example is valid once its password file exists.
+    let pw = dir.path().join("mailbox-password");
+    std::fs::write(&pw, "auth-code\n").unwrap();
+    let production =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/mail-intake.production.toml"))
+            .unwrap()
+            .replace("/etc/mail-intake/mailbox-password", pw.to_str().unwrap());
+    let prod = dir.path().join("production.toml");
+    std::fs::write(&prod, production).unwrap();
+    let out = mail_intake(&["config", "check", "--config", prod.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("auth-code"));
+
     let good = dir.path().join("good.toml");
     std::fs::write(&good, example.replace("password = \"\"", "password = \"secret-pw\"")).unwrap();
     let out = mail_intake(&["config", "check", "--config", good.to_str().unwrap()]);
