@@ -163,6 +163,10 @@ pub struct SubjectRules {
     pub institution_suffixes: Vec<String>,
     /// Prefixes of our own replies' subjects (`回执`, `请更正`).
     pub own_reply_prefixes: Vec<String>,
+    /// Endings of a department inside a roster school (`…大学信息学院`).
+    pub department_suffixes: Vec<String>,
+    /// Words after a name that are not part of it (`老师`, `同志`).
+    pub honorifics: Vec<String>,
 }
 
 /// Automatic-mail recognition.
@@ -269,6 +273,8 @@ struct RawSubject {
     question_words: Vec<String>,
     institution_suffixes: Vec<String>,
     own_reply_prefixes: Vec<String>,
+    department_suffixes: Vec<String>,
+    honorifics: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -693,6 +699,8 @@ impl Rules {
                     question_words: s.question_words.iter().map(|x| fold(x)).collect(),
                     institution_suffixes: s.institution_suffixes,
                     own_reply_prefixes: s.own_reply_prefixes.iter().map(|x| fold(x)).collect(),
+                    department_suffixes: s.department_suffixes,
+                    honorifics: s.honorifics,
                 },
                 AutomaticRules {
                     senders: a.senders.iter().map(|x| x.to_lowercase()).collect(),
@@ -787,6 +795,12 @@ impl Rules {
     /// Every (key, category) pair, for substring search.
     pub fn category_names(&self) -> impl Iterator<Item = (&str, &Category)> {
         self.category_index.iter().map(|(k, &i)| (k.as_str(), &self.categories[i]))
+    }
+
+    /// Whether a word is a title or a known non-title (教授, 高级技师, 博士生导师): never a name.
+    pub fn is_title_word(&self, s: &str) -> bool {
+        let k = key(s);
+        !k.is_empty() && (self.title_index.contains_key(&k) || self.non_titles.contains(&k))
     }
 
     /// The level of a title (正高/副高/中级/初级), or `None` when it is not a 职称.

@@ -126,7 +126,10 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     let mut names = Vec::new();
     for part in &parts {
         let p = strip_noise(part, rules);
-        if p.chars().count() < 2 || rules.subject.noise.contains(&key(&p)) {
+        if p.chars().count() < 2 || rules.subject.noise.contains(&key(&p)) || rules.is_title_word(&p) {
+            continue;
+        }
+        if p.chars().any(|c| c.is_ascii_digit()) && institution(&p, rules).is_none() {
             continue;
         }
         if let Some(school) = institution(&p, rules) {
@@ -141,6 +144,7 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
             }
             continue;
         }
+        let p = strip_honorific(&p, rules);
         if looks_like_person_name(&p) && p.chars().count() <= 4 {
             names.push(p);
         } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5 && out.school.is_none() && out.unknown_school.is_none()
@@ -154,6 +158,19 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     // The convention puts the name last.
     out.expert_name = names.pop();
     out
+}
+
+/// `张三教授`, `李四老师` → the name without the title or honorific after it.
+fn strip_honorific(p: &str, rules: &Rules) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    for n in (1..chars.len().saturating_sub(1)).rev() {
+        let (name, suffix): (String, String) =
+            (chars[..chars.len() - n].iter().collect(), chars[chars.len() - n..].iter().collect());
+        if rules.subject.honorifics.contains(&suffix) || rules.is_title_word(&suffix) {
+            return name;
+        }
+    }
+    p.to_string()
 }
 
 /// Strips noise words (≥2 characters) from both ends of a part, repeatedly.
@@ -217,7 +234,13 @@ fn find_inside<'a>(
     let pos = pk.find(k)?;
     let before = pk[..pos].trim_end_matches("云南省").to_string();
     let after = pk[pos + k.len()..].to_string();
-    // "昆明理工大学附属中学" is not 昆明理工大学: the rest must not end like an institution.
+    // "昆明理工大学信息学院" is a department of 昆明理工大学 (the department is dropped), but
+    // "昆明理工大学附属中学" is another institution: then the school is not on the roster.
+    let department = rules.subject.department_suffixes.iter().any(|s| after.ends_with(s.as_str()));
+    if department {
+        let pieces = [before].into_iter().filter(|p| !p.is_empty()).collect();
+        return Some((i, canonical.to_string(), pieces));
+    }
     if institution(&after, rules).is_some_and(|inst| inst == after) {
         return None;
     }
@@ -253,6 +276,10 @@ mod tests {
             "专家推荐昆明学院张伟",
             "专家推荐+云南省昆明学院+张伟",
             "专家推荐+昆明学院+张伟（附件2、盖章扫描件）",
+            "专家推荐+昆明学院+张伟教授",
+            "专家推荐+昆明学院+张伟（副教授）",
+            "专家推荐+昆明学院+张伟老师+13800000000",
+            "专家推荐+昆明学院+张伟+高级工程师",
         ] {
             let r = read(s);
             assert_eq!(r.kind.as_deref(), Some("expert_recommendation"), "{s}");
@@ -265,6 +292,9 @@ mod tests {
     fn longest_match_wins() {
         let r = read("专家推荐+昆明理工大学津桥学院+李四");
         assert_eq!(r.school.as_deref(), Some("昆明理工大学津桥学院"));
+        let r = read("专家推荐+昆明理工大学信息工程学院+李四");
+        assert_eq!(r.school.as_deref(), Some("昆明理工大学"));
+        assert_eq!(r.expert_name.as_deref(), Some("李四"));
         let r = read("专家推荐+昆明理工大学附属中学+李四");
         assert_eq!(r.school, None);
         assert_eq!(r.unknown_school.as_deref(), Some("昆明理工大学附属中学"));
