@@ -4,163 +4,16 @@
 //! twice; the daemon survives the IMAP server restarting; TLS and STARTTLS work with a
 //! private CA given as `ca_file`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mail_intake::store::Store;
 
-use crate::support::mailserver::MailServer;
+use crate::support::daemon::{Daemon, PLAIN, Setup, demo, write_config};
+use crate::support::mailserver::{MailServer, OFFICE, SCHOOLS};
 
-const OFFICE: &str = "office@example.edu.cn";
-const SCHOOL1: &str = "school1@school1.example.cn";
-const SCHOOL2: &str = "school2@school2.example.cn";
-
-/// The bundled demo mails (invented submissions), sorted: 0 expert ok, 1 expert ok with a
-/// warning, 2 missing scan, 3 subject incomplete, 4 lead ok, 5 unknown category, 6 summary
-/// ok, 7 question, 8 auto-reply, 9 cloud link.
-fn demo(index: usize, from: &str, unique: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/inbox/cur");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    files.sort();
-    let raw = std::fs::read(&files[index]).unwrap();
-    let text = String::from_utf8(raw).expect("demo mails are ASCII (base64 bodies)");
-    let mut out = String::new();
-    for line in text.split_inclusive("\r\n") {
-        if line.starts_with("Return-Path:") {
-            continue;
-        } else if line.starts_with("From:") {
-            out.push_str(&format!("From: school <{from}>\r\n"));
-        } else if line.starts_with("Message-ID:") {
-            out.push_str(&format!("Message-ID: <{unique}@test.example>\r\n"));
-        } else if line.starts_with("Date:") {
-            // Fresh mail: not late, and after any reply_since.
-            out.push_str(&format!("Date: {}\r\n", chrono::Utc::now().to_rfc2822()));
-        } else {
-            out.push_str(line);
-        }
-    }
-    out.into_bytes()
-}
-
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, log: &Path) -> Daemon {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("start the daemon");
-        Daemon { child, log: log.to_path_buf() }
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                self.kill9();
-                panic!("the daemon did not stop on SIGTERM; log:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill9();
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Setup {
-    imap_tls: &'static str,
-    smtp_tls: &'static str,
-    smtp_auth: bool,
-}
-
-const PLAIN: Setup = Setup { imap_tls: "none", smtp_tls: "none", smtp_auth: false };
-
-fn write_config(server: &MailServer, dir: &Path, setup: Setup) -> PathBuf {
-    let imap_port = if setup.imap_tls == "tls" { server.imaps_port } else { server.imap_port };
-    let smtp_port = match (setup.smtp_tls, setup.smtp_auth) {
-        ("tls", _) => server.smtps_port,
-        ("starttls", true) => server.submission_port,
-        _ => server.smtp_port,
-    };
-    let (smtp_user, smtp_pw) = if setup.smtp_auth { (OFFICE, server.password(OFFICE)) } else { ("", "") };
-    let text = format!(
-        r#"
-[mailbox]
-host = "{host}"
-port = {imap_port}
-tls = "{imap_tls}"
-ca_file = "{ca}"
-user = "{OFFICE}"
-password = "{pw}"
-folder = "INBOX"
-idle = true
-poll_interval = "3s"
-sent_folder = "Sent"
-
-[smtp]
-host = "{host}"
-port = {smtp_port}
-tls = "{smtp_tls}"
-ca_file = "{ca}"
-user = "{smtp_user}"
-password = "{smtp_pw}"
-from = "省学分银行 <{OFFICE}>"
-timeout = "20s"
-
-[store]
-path = "{store}"
-
-[reply]
-reply_since = "2000-01-01"
-max_per_sender_per_day = 1000
-retry_backoff = "1s"
-sent_check_delay = "2s"
-
-[daemon]
-reconnect_max = "2s"
-io_timeout = "15s"
-"#,
-        host = server.host,
-        imap_tls = setup.imap_tls,
-        smtp_tls = setup.smtp_tls,
-        ca = server.ca_file.display(),
-        pw = server.password(OFFICE),
-        store = dir.join("store.sqlite3").display(),
-    );
-    let path = dir.join("mail-intake.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+const SCHOOL1: &str = SCHOOLS[0];
+const SCHOOL2: &str = SCHOOLS[1];
 
 fn subjects(server: &MailServer, user: &str) -> Vec<String> {
     server
@@ -255,11 +108,7 @@ fn kill_nine_mid_backlog_loses_nothing_and_answers_nothing_twice() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(&server, dir.path(), PLAIN);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("sent_folder = \"Sent\"", "sent_folder = \"Sent\"\nappend_sent = false");
-    std::fs::write(&config, text).unwrap();
+    let config = write_config(&server, dir.path(), Setup { server_sent_copies: true, ..PLAIN });
     let n = 24;
     for i in 0..n {
         // Alternate acknowledgements and correction requests.
@@ -344,19 +193,29 @@ fn tls_round(setup: Setup, name: &str) {
 
 #[test]
 fn implicit_tls_with_a_private_ca() {
-    tls_round(Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true }, "implicit_tls_with_a_private_ca");
+    tls_round(
+        Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, server_sent_copies: false },
+        "implicit_tls_with_a_private_ca",
+    );
 }
 
 #[test]
 fn starttls_with_a_private_ca() {
-    tls_round(Setup { imap_tls: "starttls", smtp_tls: "starttls", smtp_auth: true }, "starttls_with_a_private_ca");
+    tls_round(
+        Setup { imap_tls: "starttls", smtp_tls: "starttls", smtp_auth: true, server_sent_copies: false },
+        "starttls_with_a_private_ca",
+    );
 }
 
 #[test]
 fn a_wrong_ca_is_refused_with_a_clear_error() {
     let Some(server) = MailServer::start_or_skip("a_wrong_ca_is_refused_with_a_clear_error") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(&server, dir.path(), Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true });
+    let config = write_config(
+        &server,
+        dir.path(),
+        Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, server_sent_copies: false },
+    );
     let text = std::fs::read_to_string(&config).unwrap().replace(&server.ca_file.display().to_string(), "");
     std::fs::write(&config, text.replace("reconnect_max = \"2s\"", "reconnect_max = \"1s\"")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mail-intake"))

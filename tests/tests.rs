@@ -2,11 +2,14 @@
 
 mod support;
 
+mod autoresponder;
 mod check_cli;
 mod corpus;
+mod crash;
 mod daemon_imap;
 mod daemon_maildir;
 mod habits;
 mod mailserver_smoke;
+mod outage;
 mod reparse;
 mod samples;

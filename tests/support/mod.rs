@@ -1,6 +1,7 @@
 //! Shared test harness: where `../shared` is, running the built binary.
 
 pub mod build;
+pub mod daemon;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
