@@ -10,6 +10,7 @@ mod daemon_imap;
 mod daemon_maildir;
 mod habits;
 mod mailserver_smoke;
+mod office97;
 mod outage;
 mod reparse;
 mod samples;
