@@ -2,6 +2,7 @@
 
 mod support;
 
+mod admin;
 mod autoresponder;
 mod check_cli;
 mod corpus;

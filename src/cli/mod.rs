@@ -183,10 +183,10 @@ pub struct ListFilter {
     /// School name (or part of it).
     #[arg(long)]
     pub school: Option<String>,
-    /// Arrived on or after this date (YYYY-MM-DD).
+    /// Arrived on or after this date (YYYY-MM-DD, office time).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Arrived before this date (YYYY-MM-DD).
+    /// Arrived on or before this date (YYYY-MM-DD, office time; inclusive).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Carrying this error code (e.g. missing_scan).

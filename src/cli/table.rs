@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::verdict::Verdict;
 
-fn width(s: &str) -> usize {
+pub(super) fn width(s: &str) -> usize {
     s.chars()
         .map(|c| {
             if crate::text::is_cjk(c)
@@ -19,7 +19,7 @@ fn width(s: &str) -> usize {
         .sum()
 }
 
-fn pad(s: &str, w: usize) -> String {
+pub(super) fn pad(s: &str, w: usize) -> String {
     let clipped = if width(s) > w {
         let mut out = String::new();
         for c in s.chars() {

@@ -259,3 +259,132 @@ impl Store {
         self.with(|c| list(c, f))
     }
 }
+
+// ---------------------------------------------------------------- admin commands (list, show, reply, stats)
+
+/// A reply row with everything the office wants to see about it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReplyDetail {
+    pub id: i64,
+    pub message: i64,
+    /// `acknowledge` or `request_correction`.
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub reply_message_id: String,
+    /// `pending`, `sending`, `sent`, `failed`, `suppressed` or `bounced`.
+    pub state: String,
+    /// Why it is suppressed, or what the server answered.
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub next_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+    /// Copied into the Sent folder.
+    pub appended: bool,
+}
+
+/// Every reply of a message, oldest first.
+pub fn reply_details(conn: &Connection, message: i64) -> Result<Vec<ReplyDetail>> {
+    let mut st = conn.prepare(
+        "SELECT id, message, kind, recipient, subject, reply_message_id, state, reason, attempts, last_error,
+                created_at, next_attempt_at, sent_at, appended
+         FROM replies WHERE message = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map([message], |r| {
+        Ok(ReplyDetail {
+            id: r.get(0)?,
+            message: r.get(1)?,
+            kind: r.get(2)?,
+            recipient: r.get(3)?,
+            subject: r.get(4)?,
+            reply_message_id: r.get(5)?,
+            state: r.get(6)?,
+            reason: r.get(7)?,
+            attempts: r.get(8)?,
+            last_error: r.get(9)?,
+            created_at: r.get(10)?,
+            next_attempt_at: r.get(11)?,
+            sent_at: r.get(12)?,
+            appended: r.get::<_, i64>(13)? != 0,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Puts a reply back into the outbox: `pending`, attempts reset, due now. A reply being sent
+/// right now (`sending`) is left alone; returns whether the row changed.
+pub fn requeue_reply(conn: &Connection, reply: i64, reason: &str) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE replies SET state = 'pending', attempts = 0, next_attempt_at = ?2, last_error = NULL, reason = ?3,
+                sending_at = NULL
+         WHERE id = ?1 AND state != 'sending'",
+        params![reply, Utc::now().to_rfc3339(), reason],
+    )?;
+    Ok(n > 0)
+}
+
+/// Suppresses every `pending` reply of a message; returns the ids of the rows changed.
+pub fn suppress_pending(conn: &mut Connection, message: i64, reason: &str) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let ids: Vec<i64> = {
+        let mut st = tx.prepare("SELECT id FROM replies WHERE message = ?1 AND state = 'pending' ORDER BY id")?;
+        st.query_map([message], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?
+    };
+    for id in &ids {
+        tx.execute("UPDATE replies SET state = 'suppressed', reason = ?2 WHERE id = ?1", params![id, reason])?;
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
+/// Adds a reply to a message judged earlier (a reply asked for by hand). Returns the new row
+/// id, or `None` when a reply with the same Message-ID already exists.
+pub fn insert_reply(conn: &Connection, message: i64, r: &super::NewReply) -> Result<Option<i64>> {
+    let now = Utc::now().to_rfc3339();
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO replies (message, kind, recipient, subject, reply_message_id, raw, state, reason, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![message, r.kind, r.recipient, r.subject, r.reply_message_id, r.raw, r.state, r.reason, now],
+    )?;
+    Ok((n > 0).then(|| conn.last_insert_rowid()))
+}
+
+/// How many replies are in each state.
+pub fn reply_counts(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut st = conn.prepare("SELECT state, count(*) FROM replies GROUP BY state ORDER BY state")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// What is known about when a message arrived.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub id: i64,
+    /// The verdict's arrival (office time), when judged.
+    pub arrived: Option<String>,
+    /// IMAP INTERNALDATE (or the Maildir delivery time).
+    pub internal_date: Option<String>,
+    pub stored_at: String,
+}
+
+/// Arrival facts of every message, by id.
+pub fn arrivals(conn: &Connection) -> Result<Vec<Arrival>> {
+    let mut st = conn.prepare(
+        "SELECT m.id, v.arrived, m.internal_date, m.stored_at FROM messages m LEFT JOIN verdicts v ON v.message = m.id
+         ORDER BY m.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(Arrival { id: r.get(0)?, arrived: r.get(1)?, internal_date: r.get(2)?, stored_at: r.get(3)? })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// The submission key stored with a message's verdict.
+pub fn stored_submission_key(conn: &Connection, message: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT submission_key FROM verdicts WHERE message = ?1", [message], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
