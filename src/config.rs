@@ -255,6 +255,12 @@ pub struct RawLimits {
     pub max_archive_members: usize,
     #[serde(default = "d_max_pages")]
     pub max_pdf_pages: usize,
+    /// All that may come out of one message's archives together.
+    #[serde(default = "d_max_total_decompressed")]
+    pub max_total_decompressed_size: String,
+    /// Wall-clock budget for reading one message's attachments.
+    #[serde(default = "d_max_judge_time")]
+    pub max_judge_time: String,
 }
 
 impl Default for RawLimits {
@@ -264,6 +270,8 @@ impl Default for RawLimits {
             max_decompressed_size: d_max_decompressed(),
             max_archive_members: d_max_members(),
             max_pdf_pages: d_max_pages(),
+            max_total_decompressed_size: d_max_total_decompressed(),
+            max_judge_time: d_max_judge_time(),
         }
     }
 }
@@ -327,6 +335,12 @@ fn d_max_message() -> String {
 }
 fn d_max_decompressed() -> String {
     "64MB".into()
+}
+fn d_max_total_decompressed() -> String {
+    "256MB".into()
+}
+fn d_max_judge_time() -> String {
+    "60s".into()
 }
 fn d_max_members() -> usize {
     200
@@ -650,6 +664,12 @@ impl Config {
             size(&raw.limits.max_decompressed_size, "[limits] max_decompressed_size", &mut problems);
         limits.max_archive_members = raw.limits.max_archive_members;
         limits.max_pdf_pages = raw.limits.max_pdf_pages;
+        limits.max_total_decompressed_bytes =
+            size(&raw.limits.max_total_decompressed_size, "[limits] max_total_decompressed_size", &mut problems);
+        if limits.max_total_decompressed_bytes < limits.max_decompressed_bytes {
+            problems.push("[limits] max_total_decompressed_size is smaller than max_decompressed_size".into());
+        }
+        limits.max_judge_time = dur(&raw.limits.max_judge_time, "[limits] max_judge_time", &mut problems);
 
         let rules_dir = opt_path(&raw.rules.dir);
         if let Some(d) = &rules_dir

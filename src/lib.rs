@@ -16,6 +16,7 @@ pub mod export;
 pub mod extract;
 pub mod intake;
 pub mod limits;
+pub mod logging;
 pub mod parse;
 pub mod reply;
 pub mod rules;

@@ -5,6 +5,7 @@
 //! gigabytes in memory.
 
 use std::io::Read;
+use std::time::Duration;
 
 /// Resource caps for judging one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,10 @@ pub struct Limits {
     pub max_pdf_pages: usize,
     /// Most MIME parts considered.
     pub max_parts: usize,
+    /// Wall-clock budget for reading one message's attachments: checked between attachments,
+    /// so a message whose every attachment is slow to read cannot hold the daemon for long.
+    /// Attachments not reached in time are reported unread, with that reason.
+    pub max_judge_time: Duration,
 }
 
 impl Default for Limits {
@@ -35,6 +40,7 @@ impl Default for Limits {
             max_archive_depth: 2,
             max_pdf_pages: 500,
             max_parts: 500,
+            max_judge_time: Duration::from_secs(60),
         }
     }
 }
@@ -59,6 +65,16 @@ pub fn read_capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, CapError> {
     Ok(out)
 }
 
+/// Reads `reader` to its end and throws the bytes away, failing once more than `limit`
+/// bytes come out: the size a decompression really gives, without holding it in memory.
+pub fn measure_capped(reader: impl Read, limit: u64) -> Result<u64, CapError> {
+    let n = std::io::copy(&mut reader.take(limit.saturating_add(1)), &mut std::io::sink())?;
+    if n > limit {
+        return Err(CapError::TooLarge { limit });
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +84,7 @@ mod tests {
         let data = vec![0u8; 1000];
         assert!(read_capped(&data[..], 1000).is_ok());
         assert!(matches!(read_capped(&data[..], 999), Err(CapError::TooLarge { limit: 999 })));
+        assert_eq!(measure_capped(&data[..], 1000).ok(), Some(1000));
+        assert!(matches!(measure_capped(std::io::repeat(0), 1 << 20), Err(CapError::TooLarge { .. })));
     }
 }

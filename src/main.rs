@@ -13,15 +13,7 @@ fn default_filter() -> &'static str {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter())),
-        )
-        .with_writer(std::io::stderr)
-        // Plain lines for journald and files; colour only on a terminal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    mail_intake::logging::init(default_filter());
     let cli = mail_intake::cli::Cli::parse();
     match mail_intake::cli::run(cli) {
         Ok(code) => code,

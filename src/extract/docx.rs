@@ -10,15 +10,25 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::Document;
-use crate::limits::{Limits, read_capped};
+use crate::limits::{CapError, Limits, read_capped};
 
 /// Reads a .docx file.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Document, String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("Word 文件已损坏（{e}）"))?;
     let entry = zip.by_name("word/document.xml").map_err(|_| "Word 文件缺少正文（word/document.xml）".to_string())?;
-    let xml = read_capped(entry, limits.max_decompressed_bytes).map_err(|e| format!("Word 文件无法读取：{e}"))?;
+    if entry.size() > limits.max_decompressed_bytes {
+        return Err(too_large(limits.max_decompressed_bytes));
+    }
+    let xml = read_capped(entry, limits.max_decompressed_bytes).map_err(|e| match e {
+        CapError::TooLarge { limit } => too_large(limit),
+        CapError::Io(e) => format!("Word 文件已损坏，正文无法解压（{e}）"),
+    })?;
     let xml = String::from_utf8(xml).map_err(|_| "Word 文件正文不是 UTF-8".to_string())?;
     parse_document_xml(&xml)
+}
+
+fn too_large(limit: u64) -> String {
+    format!("Word 文件正文解压后超过 {} MB 的上限，未读取", limit.div_ceil(1024 * 1024))
 }
 
 #[derive(Default)]

@@ -99,6 +99,24 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
     }
 }
 
+/// An attachment that was not read (the message's time budget ran out): its size and hash,
+/// the type its content or name claims, and `reason` as its problem.
+pub fn unread(att: &Attachment, reason: String) -> Extracted {
+    let sniffed = sniff::sniff(&att.bytes);
+    let file_type = sniff::claimed(&att.filename, &att.declared_type).unwrap_or(sniffed);
+    Extracted {
+        filename: att.filename.clone(),
+        file_type: file_type.as_str().to_string(),
+        sniffed: file_type,
+        size: att.bytes.len() as u64,
+        sha256: hex(&Sha256::digest(&att.bytes)),
+        content: Content::Unreadable(reason),
+        inline: att.inline,
+        has_content_id: att.has_content_id,
+        archive: att.archive.clone(),
+    }
+}
+
 fn content(
     att: &Attachment,
     sniffed: FileType,
@@ -121,7 +139,7 @@ fn content(
             let is_label = |s: &str| labels.contains(&crate::text::key(s));
             (sniffed, document(doc::read(bytes, limits, &is_label), rules))
         }
-        FileType::Xlsx | FileType::Xls => (sniffed, document(sheet::read(bytes), rules)),
+        FileType::Xlsx | FileType::Xls => (sniffed, document(sheet::read(bytes, limits), rules)),
         FileType::Pdf => match pdf::read(bytes, limits) {
             Ok(facts) => (sniffed, Content::Pdf(facts)),
             Err(reason) => (sniffed, Content::Unreadable(reason)),

@@ -15,19 +15,44 @@ pub struct PdfFacts {
 }
 
 const TEXT_PAGES: usize = 20;
+const PASSWORD: &str = "PDF 文件设有密码，无法打开";
+
 const MAX_TEXT_CHARS: usize = 20_000;
+
+fn over_limit(limit: usize) -> String {
+    format!("PDF 文件中的数据流解压后超过 {} MB 的上限，未读取", limit.div_ceil(1024 * 1024))
+}
 
 /// Reads a PDF; `Err` says in plain words why it cannot be read.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
-    let mut doc = Document::load_mem(bytes).map_err(|e| format!("PDF 文件已损坏，无法打开（{e}）"))?;
-    if doc.is_encrypted() && doc.get_pages().is_empty() {
-        let options = lopdf::LoadOptions { password: Some(String::new()), ..lopdf::LoadOptions::default() };
-        doc = Document::load_mem_with_options(bytes, options).map_err(|_| "PDF 文件设有密码，无法打开".to_string())?;
-        if doc.get_pages().is_empty() {
-            return Err("PDF 文件设有密码，无法打开".into());
+    // lopdf decodes object and cross-reference streams while loading: bound them by our cap.
+    let limit = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
+    let options = |password: Option<String>| lopdf::LoadOptions {
+        password,
+        max_decompressed_size: Some(limit),
+        ..lopdf::LoadOptions::default()
+    };
+    let mut doc = Document::load_mem_with_options(bytes, options(None)).map_err(|e| match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
+        e => format!("PDF 文件已损坏，无法打开（{e}）"),
+    })?;
+    // Still encrypted once loaded: try the empty user password (PDFs locked only against
+    // editing open with it); a PDF that needs a real password cannot be read.
+    if doc.is_encrypted() {
+        doc = Document::load_mem_with_options(bytes, options(Some(String::new()))).map_err(|_| PASSWORD.to_string())?;
+        if doc.is_encrypted() {
+            return Err(PASSWORD.into());
         }
     }
-    let pages = doc.get_pages();
+    // A page tree with cycles (a node among its own kids) lists the same page more than once:
+    // each page object counts once (numbered as lopdf numbers them, for text extraction).
+    let mut seen_pages = HashSet::new();
+    let pages: Vec<(u32, lopdf::ObjectId)> = doc
+        .page_iter()
+        .enumerate()
+        .filter(|(_, id)| seen_pages.insert(*id))
+        .map(|(i, id)| (i as u32 + 1, id))
+        .collect();
     if pages.is_empty() {
         return Err("PDF 文件没有页面".into());
     }
@@ -35,18 +60,20 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     let mut pages_with_images = 0usize;
     let mut inspected = 0usize;
     let mut text_chars = 0usize;
-    for (&number, &id) in pages.iter().take(limits.max_pdf_pages) {
+    for &(number, id) in pages.iter().take(limits.max_pdf_pages) {
         inspected += 1;
         if page_has_image(&doc, id) {
             pages_with_images += 1;
         }
         if (number as usize) <= TEXT_PAGES && facts.text.len() < MAX_TEXT_CHARS {
-            for chunk in doc
-                .extract_text_chunks_with_limit(&[number], limits.max_decompressed_bytes as usize)
-                .into_iter()
-                .flatten()
-            {
-                facts.text.push_str(&chunk);
+            for chunk in doc.extract_text_chunks_with_limit(&[number], limit) {
+                match chunk {
+                    Ok(text) => facts.text.push_str(&text),
+                    Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit })) => {
+                        return Err(over_limit(limit));
+                    }
+                    Err(_) => {}
+                }
             }
             facts.text.push('\n');
         }

@@ -104,9 +104,9 @@ fn open(att: &Attachment, limits: &Limits, budget: &mut u64) -> Result<Vec<(Stri
         if members.len() >= limits.max_archive_members {
             return Err(format!("压缩包内文件超过 {} 个", limits.max_archive_members));
         }
-        let (name, is_dir, encrypted) = {
+        let (name, is_dir, encrypted, declared) = {
             let f = zip.by_index_raw(i).map_err(|e| format!("压缩包已损坏（{e}）"))?;
-            (header::decode_raw(f.name_raw()), f.is_dir(), f.encrypted())
+            (header::decode_raw(f.name_raw()), f.is_dir(), f.encrypted(), f.size())
         };
         if is_dir {
             continue;
@@ -124,9 +124,15 @@ fn open(att: &Attachment, limits: &Limits, budget: &mut u64) -> Result<Vec<(Stri
             continue;
         }
         let cap = limits.max_decompressed_bytes.min(*budget);
+        let over = |cap: u64| format!("压缩包内文件 {base} 解压后超过 {} MB 的上限，未读取", cap.div_ceil(1024 * 1024));
+        // A member declaring more than the cap is refused unread; one that lies about its size
+        // is stopped by the capped reader.
+        if declared > cap {
+            return Err(over(cap));
+        }
         let f = zip.by_index(i).map_err(|e| format!("压缩包内文件 {base} 无法读取（{e}）"))?;
         let data = read_capped(f, cap).map_err(|e| match e {
-            CapError::TooLarge { .. } => format!("压缩包内文件 {base} 解压后超过 {} MB 的上限", cap / (1024 * 1024)),
+            CapError::TooLarge { .. } => over(cap),
             CapError::Io(e) => format!("压缩包内文件 {base} 无法解压（{e}）"),
         })?;
         *budget = budget.saturating_sub(data.len() as u64);

@@ -77,6 +77,17 @@ impl Mail {
 }
 
 const MAX_BODY_CHARS: usize = 200_000;
+/// A decoded header value is kept up to this many characters (a hostile 1 MB `Subject:` would
+/// otherwise be carried into the register, the reply subject and every log line).
+pub const MAX_HEADER_CHARS: usize = 2000;
+
+/// A decoded header value as one line of text: control characters (a CR/LF decoded out of an
+/// encoded-word, escape sequences) become spaces, and the length is capped.
+fn one_line(value: &str) -> String {
+    let value: String =
+        value.chars().take(MAX_HEADER_CHARS + 1).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    crate::text::clip(&value, MAX_HEADER_CHARS)
+}
 const MAX_DEPTH: usize = 4;
 
 /// Parses a raw message. Never panics, never fails.
@@ -108,7 +119,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         let name = h.name().to_ascii_lowercase();
         let (s, e) = (h.offset_start() as usize, h.offset_end() as usize);
         let value = msg_raw.get(s..e).map(header::decode).unwrap_or_default();
-        mail.headers.push((name, value));
+        mail.headers.push((name, one_line(&value)));
     }
     mail.subject = mail.header("subject").unwrap_or_default().to_string();
     mail.message_id = msg.message_id().map(|id| format!("<{id}>"));
@@ -244,10 +255,17 @@ fn part_filename(part: &MessagePart, msg_raw: &[u8]) -> Option<String> {
     parsed.map(|n| sanitize_name(&n))
 }
 
-/// A file name as a person would read it: no directories, no control characters.
+/// A file name as a person would read it: no directories, no control characters, no
+/// invisible direction overrides (which make `gpj.exe` display as `exe.jpg`).
 pub fn sanitize_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    let clean: String = base
+        .chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        })
+        .collect();
     let clean = clean.trim().trim_matches('.').trim();
     if clean.is_empty() { "unnamed".to_string() } else { crate::text::clip(clean, 200) }
 }
@@ -307,10 +325,22 @@ mod tests {
     }
 
     #[test]
+    fn header_values_are_one_capped_line() {
+        let mut raw = b"From: a@b.cn\r\nSubject: =?UTF-8?Q?hi=0D=0ABcc:_x@evil.cn?=\r\nX-Long: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', 1 << 20));
+        raw.extend(b"\r\n\r\nbody\r\n");
+        let mail = parse(&raw, &Limits::default());
+        assert_eq!(mail.subject, "hi  Bcc: x@evil.cn");
+        let long = mail.header("x-long").unwrap_or_default();
+        assert_eq!(long.chars().count(), MAX_HEADER_CHARS + 1, "clipped, with an ellipsis");
+    }
+
+    #[test]
     fn names_lose_directories_and_controls() {
         assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
         assert_eq!(sanitize_name("C:\\x\\报告\u{7}.docx"), "报告.docx");
         assert_eq!(sanitize_name(".."), "unnamed");
+        assert_eq!(sanitize_name("报告\u{202E}gpj.exe"), "报告gpj.exe");
     }
 
     #[test]

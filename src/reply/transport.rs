@@ -78,6 +78,19 @@ impl Transport {
 
     /// Sends raw bytes; returns the server's answer (or the file written).
     pub async fn send(&self, from: &str, to: &str, message_id: &str, raw: &[u8]) -> Result<String, SendError> {
+        self.send_all(from, &[to.to_string()], message_id, raw).await
+    }
+
+    /// Sends raw bytes to several recipients in one transaction (one SMTP envelope, one
+    /// file): the server accepts it for all of them or for none. Recipients may be written
+    /// `Name <addr>`.
+    pub async fn send_all(
+        &self,
+        from: &str,
+        recipients: &[String],
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<String, SendError> {
         match self {
             Transport::Dir(dir) => {
                 let name: String = message_id
@@ -87,9 +100,21 @@ impl Transport {
                     .collect();
                 let path = dir.join(format!("{name}.eml"));
                 let tmp = dir.join(format!(".{name}.tmp"));
+                // Replies name schools' staff and experts: the folder and files are owner-only.
                 let write = async {
-                    tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(&tmp, raw).await?;
+                    let mut folder = tokio::fs::DirBuilder::new();
+                    folder.recursive(true);
+                    #[cfg(unix)]
+                    folder.mode(0o700);
+                    folder.create(dir).await?;
+                    let mut file = tokio::fs::OpenOptions::new();
+                    file.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    file.mode(0o600);
+                    let mut f = file.open(&tmp).await?;
+                    tokio::io::AsyncWriteExt::write_all(&mut f, raw).await?;
+                    f.sync_all().await?;
+                    drop(f);
                     tokio::fs::rename(&tmp, &path).await
                 };
                 write.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
@@ -98,10 +123,16 @@ impl Transport {
             Transport::Smtp { transport, timeout } => {
                 let from: Address =
                     bare(from).parse().map_err(|e| SendError::Permanent(format!("from address: {e}")))?;
-                let to: Address =
-                    to.parse().map_err(|e| SendError::Permanent(format!("recipient address {to}: {e}")))?;
+                let to = recipients
+                    .iter()
+                    .map(|to| {
+                        bare(to)
+                            .parse::<Address>()
+                            .map_err(|e| SendError::Permanent(format!("recipient address {to}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 let envelope =
-                    Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
+                    Envelope::new(Some(from), to).map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
                 // lettre's timeout covers only the connect: bound the whole exchange.
                 match tokio::time::timeout(*timeout + Duration::from_secs(5), transport.send_raw(&envelope, raw)).await
                 {

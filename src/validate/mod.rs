@@ -6,6 +6,8 @@
 
 mod reasons;
 
+use std::time::Instant;
+
 use chrono::{DateTime, Datelike, FixedOffset};
 
 use crate::classify;
@@ -40,6 +42,7 @@ pub fn judge(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Verd
 }
 
 fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Verdict {
+    let deadline = Instant::now() + opts.limits.max_judge_time;
     let mail = parse::parse(raw, &opts.limits);
     let mut v = Verdict::unreadable(file, "");
     v.reasons.clear();
@@ -66,9 +69,9 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     }
 
     // A forwarded submission is judged by its inner message.
-    let own = extract_all(&mail, rules, &opts.limits);
+    let own = extract_all(&mail, rules, &opts.limits, deadline);
     let (subject_mail, extracted, forwarded) = match pick_forwarded(&mail, &own, rules) {
-        Some(inner) => (inner, extract_all(inner, rules, &opts.limits), true),
+        Some(inner) => (inner, extract_all(inner, rules, &opts.limits, deadline), true),
         None => (&mail, own, false),
     };
     v.forwarded = forwarded;
@@ -274,8 +277,23 @@ pub fn add_warning(v: &mut Verdict, w: WarningCode, rules: &Rules) {
     v.reasons.push(reasons::warning_text(w, rules));
 }
 
-fn extract_all(mail: &Mail, rules: &Rules, limits: &Limits) -> Vec<Extracted> {
-    mail.attachments.iter().map(|a| extract::extract(a, rules, limits)).collect()
+/// Reads every attachment; once the message's time budget is spent, the rest are reported
+/// unread with that reason (checked between attachments: one reader is never interrupted).
+fn extract_all(mail: &Mail, rules: &Rules, limits: &Limits, deadline: Instant) -> Vec<Extracted> {
+    mail.attachments
+        .iter()
+        .map(|a| {
+            if Instant::now() >= deadline {
+                let reason = format!(
+                    "读取本邮件的附件用时超过 {} 秒的上限，此附件未读取，需人工处理",
+                    limits.max_judge_time.as_secs()
+                );
+                extract::unread(a, reason)
+            } else {
+                extract::extract(a, rules, limits)
+            }
+        })
+        .collect()
 }
 
 /// The forwarded message to judge instead of the outer one: when the outer mail carries no
@@ -475,6 +493,17 @@ mod tests {
         let v = judge("x.eml", b"", &Rules::embedded(), &JudgeOptions::default());
         assert_eq!(v.decision, Decision::Hold);
         assert!(!v.reasons.is_empty());
+    }
+
+    #[test]
+    fn attachments_past_the_time_budget_are_reported_unread() {
+        let raw = "From: a@school.cn\r\nSubject: x\r\nMessage-ID: <t@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF-1.4 x\r\n--b--\r\n";
+        let mut opts = JudgeOptions::default();
+        opts.limits.max_judge_time = std::time::Duration::ZERO;
+        let v = judge("t.eml", raw.as_bytes(), &Rules::embedded(), &opts);
+        let problem = v.attachments.first().and_then(|a| a.problem.clone()).unwrap_or_default();
+        assert!(problem.contains("未读取"), "{problem:?}");
+        assert_eq!(v.attachments[0].kind, "pdf");
     }
 
     #[test]

@@ -1058,3 +1058,401 @@ pub fn jpeg_of_size(width: u16, height: u16, bytes: u32) -> Vec<u8> {
     v.extend([0xFF, 0xD9]);
     v
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile content: small files that claim or expand to huge ones, cycles, odd names.
+
+/// Writes deflate bits: numbers LSB-first, Huffman codes MSB-first (RFC 1951 §3.1.1).
+struct Bits {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl Bits {
+    fn put(&mut self, value: u32, count: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += count;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    fn code(&mut self, code: u32, len: u32) {
+        let reversed = code.reverse_bits() >> (32 - len);
+        self.put(reversed, len);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+/// A raw deflate stream that inflates to `len` copies of `byte` (11 ≤ byte ≤ 244): one
+/// dynamic-Huffman block where a 258-byte back-reference costs 2 bits, so about 1 KB of
+/// stream per MB of output — the shape of a zip bomb, written in microseconds.
+pub fn deflate_run(byte: u8, len: u64) -> Vec<u8> {
+    assert!((11..=244).contains(&byte) && len > 0);
+    let mut b = Bits { out: Vec::with_capacity((len / 1000) as usize + 64), acc: 0, n: 0 };
+    b.put(1, 1); // BFINAL
+    b.put(2, 2); // BTYPE = dynamic
+    b.put(29, 5); // HLIT: 286 literal/length codes
+    b.put(1, 5); // HDIST: 2 distance codes
+    b.put(14, 4); // HCLEN: 18 code-length codes
+    // Code-length code lengths in the RFC's order 16,17,18,0,8,7,9,6,10,5,11,4,12,3,13,2,14,1:
+    // 18 → 1 bit ("0"), 1 → 2 bits ("10"), 2 → 2 bits ("11").
+    for sym in [16u32, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1] {
+        b.put(
+            match sym {
+                18 => 1,
+                1 | 2 => 2,
+                _ => 0,
+            },
+            3,
+        );
+    }
+    let zeros = |b: &mut Bits, mut n: u32| {
+        while n > 0 {
+            let k = if n > 138 { if n - 138 < 11 { n - 11 } else { 138 } } else { n };
+            b.code(0, 1);
+            b.put(k - 11, 7);
+            n -= k;
+        }
+    };
+    // Literal/length lengths: `byte` → 2, 256 (end) → 2, 285 (length 258) → 1.
+    zeros(&mut b, u32::from(byte));
+    b.code(0b11, 2);
+    zeros(&mut b, 255 - u32::from(byte));
+    b.code(0b11, 2);
+    zeros(&mut b, 28);
+    b.code(0b10, 2);
+    // Distance lengths: codes 0 and 1 → 1 bit each.
+    b.code(0b10, 2);
+    b.code(0b10, 2);
+    // Canonical codes: 285 = "0", byte = "10", 256 = "11"; distance 1 = "0".
+    b.code(0b10, 2);
+    let rest = len - 1;
+    for _ in 0..rest / 258 {
+        b.code(0, 1);
+        b.code(0, 1);
+    }
+    for _ in 0..rest % 258 {
+        b.code(0b10, 2);
+    }
+    b.code(0b11, 2);
+    b.finish()
+}
+
+/// One member of [`zip_members`], written as given: `data` is already compressed with
+/// `method` (0 stored, 8 deflate); sizes and CRC are what the headers claim.
+#[derive(Debug, Clone)]
+pub struct ZipMember {
+    pub name: String,
+    pub method: u16,
+    pub data: Vec<u8>,
+    pub declared_size: u32,
+    pub crc: u32,
+    pub encrypted: bool,
+}
+
+impl ZipMember {
+    /// A stored member with honest headers.
+    pub fn stored(name: &str, data: &[u8]) -> ZipMember {
+        ZipMember {
+            name: name.into(),
+            method: 0,
+            data: data.to_vec(),
+            declared_size: data.len() as u32,
+            crc: crc32(data),
+            encrypted: false,
+        }
+    }
+
+    /// A deflated member inflating to `len` copies of `byte`, declaring `declared` bytes
+    /// (the truth, or a lie). The CRC is left 0: a capped reader stops long before checking.
+    pub fn bomb(name: &str, byte: u8, len: u64, declared: u32) -> ZipMember {
+        ZipMember {
+            name: name.into(),
+            method: 8,
+            data: deflate_run(byte, len),
+            declared_size: declared,
+            crc: 0,
+            encrypted: false,
+        }
+    }
+}
+
+/// A zip written byte by byte from members exactly as given (UTF-8 names, flag set).
+pub fn zip_members(members: &[ZipMember]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for m in members {
+        let name = m.name.as_bytes();
+        let flags: u16 = (1 << 11) | u16::from(m.encrypted);
+        let offset = out.len() as u32;
+        let header = |v: &mut Vec<u8>| {
+            v.extend(20u16.to_le_bytes());
+            v.extend(flags.to_le_bytes());
+            v.extend(m.method.to_le_bytes());
+            v.extend(0x5a80u16.to_le_bytes());
+            v.extend(0x566fu16.to_le_bytes());
+            v.extend(m.crc.to_le_bytes());
+            v.extend((m.data.len() as u32).to_le_bytes());
+            v.extend(m.declared_size.to_le_bytes());
+            v.extend((name.len() as u16).to_le_bytes());
+            v.extend(0u16.to_le_bytes());
+        };
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        header(&mut out);
+        out.extend(name);
+        out.extend(&m.data);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes());
+        header(&mut central);
+        central.extend(0u16.to_le_bytes()); // comment
+        central.extend(0u16.to_le_bytes()); // disk
+        central.extend(0u16.to_le_bytes()); // internal attributes
+        central.extend(0x20u32.to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name);
+    }
+    let cd_offset = out.len() as u32;
+    let cd_size = central.len() as u32;
+    out.extend(central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend(0u32.to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend(cd_size.to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+const DOCX_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>";
+
+/// A .docx whose `word/document.xml` inflates to `len` bytes of spaces, declaring `declared`.
+pub fn docx_bomb(len: u64, declared: u32) -> Vec<u8> {
+    zip_members(&[
+        ZipMember::stored("[Content_Types].xml", DOCX_TYPES.as_bytes()),
+        ZipMember::bomb("word/document.xml", b' ', len, declared),
+    ])
+}
+
+fn xlsx_parts(sheet: ZipMember) -> Vec<u8> {
+    let types = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/><Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>";
+    let rels = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>";
+    let workbook = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets><sheet name=\"Sheet1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+    let wb_rels = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>";
+    zip_members(&[
+        ZipMember::stored("[Content_Types].xml", types.as_bytes()),
+        ZipMember::stored("_rels/.rels", rels.as_bytes()),
+        ZipMember::stored("xl/workbook.xml", workbook.as_bytes()),
+        ZipMember::stored("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        sheet,
+    ])
+}
+
+/// An .xlsx whose only sheet's XML inflates to `len` bytes of spaces, declaring `declared`.
+pub fn xlsx_bomb(len: u64, declared: u32) -> Vec<u8> {
+    xlsx_parts(ZipMember::bomb("xl/worksheets/sheet1.xml", b' ', len, declared))
+}
+
+/// A tiny .xlsx with two cells, in A1 and in the last cell Excel has (XFD1048576): a reader
+/// that makes one dense grid of the used range asks for 17 billion cells.
+pub fn xlsx_far_cells() -> Vec<u8> {
+    let sheet = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><dimension ref=\"A1:XFD1048576\"/><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>姓名</t></is></c><c r=\"B1\" t=\"inlineStr\"><is><t>张三</t></is></c></row><row r=\"1048576\"><c r=\"XFD1048576\" t=\"inlineStr\"><is><t>far</t></is></c></row></sheetData></worksheet>";
+    xlsx_parts(ZipMember::stored("xl/worksheets/sheet1.xml", sheet.as_bytes()))
+}
+
+/// A .xls (BIFF8 in a compound file) with a number in A1 and one in the last cell a BIFF8
+/// record can name (row 65535, column 65535).
+pub fn xls_far_cells() -> Vec<u8> {
+    fn record(typ: u16, body: &[u8]) -> Vec<u8> {
+        let mut v = typ.to_le_bytes().to_vec();
+        v.extend((body.len() as u16).to_le_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+    fn number(row: u16, col: u16, value: f64) -> Vec<u8> {
+        let mut body = row.to_le_bytes().to_vec();
+        body.extend(col.to_le_bytes());
+        body.extend(0u16.to_le_bytes());
+        body.extend(value.to_le_bytes());
+        record(0x0203, &body)
+    }
+    let bof = |kind: u16| {
+        let mut body = 0x0600u16.to_le_bytes().to_vec();
+        body.extend(kind.to_le_bytes());
+        body.extend([0u8; 12]);
+        record(0x0809, &body)
+    };
+    let mut globals = bof(0x0005);
+    globals.extend(record(0x0042, &1200u16.to_le_bytes())); // CODEPAGE
+    let sheet_name = b"Sheet1";
+    let boundsheet_len = 4 + 8 + 2 + sheet_name.len();
+    let mut sheet = bof(0x0010);
+    sheet.extend(number(0, 0, 1.0));
+    sheet.extend(number(65535, 65535, 2.0));
+    sheet.extend(record(0x000A, &[]));
+    let sheet_pos = (globals.len() + boundsheet_len + 4) as u32;
+    let mut bs = sheet_pos.to_le_bytes().to_vec();
+    bs.extend([0u8, 0]); // visible worksheet
+    bs.push(sheet_name.len() as u8);
+    bs.push(0); // compressed (8-bit) characters
+    bs.extend(sheet_name);
+    globals.extend(record(0x0085, &bs));
+    globals.extend(record(0x000A, &[]));
+    let mut stream = globals;
+    stream.extend(sheet);
+    let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).expect("cfb");
+    cf.create_stream("/Workbook").and_then(|mut s| s.write_all(&stream)).expect("stream");
+    cf.flush().expect("flush");
+    cf.into_inner().into_inner()
+}
+
+/// A PDF whose object graph loops: the page tree lists itself among its kids and is its own
+/// parent, a page's parent chain loops, a form XObject draws itself, a `/Length` is a
+/// reference to a reference to itself.
+pub fn cyclic_pdf() -> Vec<u8> {
+    let content = b"BT /F1 12 Tf 72 770 Td (cycle) Tj ET /Fm Do";
+    let mut page_content = b"<< /Length 8 0 R >>\nstream\n".to_vec();
+    page_content.extend_from_slice(content);
+    page_content.extend(b"\nendstream");
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 2 0 R 7 0 R] /Count 3 /Parent 2 0 R >>".to_vec(),
+        b"<< /Type /Page /Parent 7 0 R /MediaBox [0 0 595 842] /Resources 6 0 R /Contents 4 0 R >>".to_vec(),
+        page_content,
+        stream("/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /Fm 5 0 R >> >>", b"/Fm Do"),
+        b"<< /XObject << /Fm 5 0 R /Loop 9 0 R >> /Font << /F1 10 0 R >> >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 7 0 R] /Parent 7 0 R /Count 1 /Resources 6 0 R >>".to_vec(),
+        b"9 0 R".to_vec(),
+        b"8 0 R".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ])
+}
+
+/// A one-page PDF whose streams claim gigabytes: an image of 100000×100000 pixels with a
+/// `/Length` of 9999999999, and a FlateDecode content stream that inflates to `inflated`
+/// bytes of spaces.
+pub fn pdf_claiming_gigabytes(inflated: u64) -> Vec<u8> {
+    let mut zlib = vec![0x78, 0x01];
+    zlib.extend(deflate_run(b' ', inflated));
+    zlib.extend([0, 0, 0, 0]);
+    let mut image = b"<< /Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length 9999999999 >>\nstream\n".to_vec();
+    image.extend([0x80u8; 64]);
+    image.extend(b"\nendstream");
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        stream("/Filter /FlateDecode", &zlib),
+        image,
+    ])
+}
+
+/// A text PDF encrypted with a user password (RC4 128-bit, as Acrobat's "require a password
+/// to open" writes it).
+pub fn encrypted_pdf() -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(&text_pdf(&["secret report"])).expect("pdf");
+    let id = lopdf::Object::String(b"0123456789abcdef".to_vec(), lopdf::StringFormat::Hexadecimal);
+    doc.trailer.set("ID", lopdf::Object::Array(vec![id.clone(), id]));
+    let version = lopdf::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner-pw",
+        user_password: "123456",
+        key_length: 128,
+        permissions: lopdf::Permissions::all(),
+    };
+    let state = lopdf::EncryptionState::try_from(version).expect("encryption state");
+    doc.encrypt(&state).expect("encrypt");
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("save");
+    out
+}
+
+/// A scanned PDF of about `bytes` bytes: one page holding one image of that size.
+pub fn big_scan_pdf(bytes: usize) -> Vec<u8> {
+    let side = ((bytes as f64).sqrt() as usize).max(1);
+    let pixels: Vec<u8> = (0..side * side).map(|i| (i % 251) as u8).collect();
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
+        stream(
+            &format!("/Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray /BitsPerComponent 8"),
+            &pixels,
+        ),
+    ])
+}
+
+/// A message whose body is `depth` multiparts inside each other, with `inner` (a part's
+/// headers and body) at the bottom.
+pub fn nested_multipart(depth: usize, inner: &str) -> Vec<u8> {
+    let mut out = String::from(
+        "From: =?UTF-8?B?5pWZ5Yqh5aSE?= <jwc@school.edu.cn>\r\nTo: xfyh@ynedu.gov.cn\r\nSubject: =?UTF-8?B?5LiT5a625o6o6I2QK+aYhuaYjuWtpumZoivlvKDkuIk=?=\r\nDate: Wed, 15 Mar 2023 10:21:07 +0800\r\nMessage-ID: <nested@school.edu.cn>\r\nMIME-Version: 1.0\r\n",
+    );
+    for i in 0..depth {
+        out.push_str(&format!("Content-Type: multipart/mixed; boundary=\"n{i}\"\r\n\r\n--n{i}\r\n"));
+    }
+    out.push_str(inner);
+    out.push_str("\r\n");
+    for i in (0..depth).rev() {
+        out.push_str(&format!("--n{i}--\r\n"));
+    }
+    out.into_bytes()
+}
+
+/// A message that forwards a message that forwards a message … `depth` times.
+pub fn nested_forwards(depth: usize) -> Vec<u8> {
+    let mut out = String::from(
+        "From: jwc@school.edu.cn\r\nTo: xfyh@ynedu.gov.cn\r\nSubject: Fwd\r\nMessage-ID: <fwd@school.edu.cn>\r\nMIME-Version: 1.0\r\n",
+    );
+    for i in 0..depth {
+        out.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"f{i}\"\r\n\r\n--f{i}\r\nContent-Type: message/rfc822\r\n\r\nFrom: a{i}@school.edu.cn\r\nSubject: Fwd {i}\r\nMessage-ID: <f{i}@school.edu.cn>\r\n"
+        ));
+    }
+    out.push_str("Content-Type: text/plain\r\n\r\nthe bottom\r\n");
+    for i in (0..depth).rev() {
+        out.push_str(&format!("--f{i}--\r\n"));
+    }
+    out.into_bytes()
+}
+
+/// A minimal Word 97-2003 `.doc`: a compound file whose `WordDocument` stream holds the FIB
+/// and `text` as one UTF-16 piece (cell marks `\x07` and paragraph marks `\r` included), and
+/// whose `0Table` stream holds the piece table.
+pub fn word97_doc(text: &str) -> Vec<u8> {
+    const TEXT_AT: usize = 0x400;
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mut word = vec![0u8; TEXT_AT];
+    word[0..2].copy_from_slice(&0xA5ECu16.to_le_bytes());
+    word[2..4].copy_from_slice(&0x00C1u16.to_le_bytes()); // nFib of Word 97
+    for u in &units {
+        word.extend(u.to_le_bytes());
+    }
+    let mut plc = Vec::new();
+    plc.extend(0u32.to_le_bytes());
+    plc.extend((units.len() as u32).to_le_bytes());
+    plc.extend(0u16.to_le_bytes());
+    plc.extend((TEXT_AT as u32).to_le_bytes()); // fc: UTF-16 text at this offset
+    plc.extend(0u16.to_le_bytes());
+    let mut table = vec![0x02];
+    table.extend((plc.len() as u32).to_le_bytes());
+    table.extend(plc);
+    word[0x01A2..0x01A6].copy_from_slice(&0u32.to_le_bytes()); // fcClx
+    word[0x01A6..0x01AA].copy_from_slice(&(table.len() as u32).to_le_bytes()); // lcbClx
+    let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).expect("cfb");
+    cf.create_stream("/WordDocument").and_then(|mut s| s.write_all(&word)).expect("stream");
+    cf.create_stream("/0Table").and_then(|mut s| s.write_all(&table)).expect("stream");
+    cf.flush().expect("flush");
+    cf.into_inner().into_inner()
+}

@@ -1,0 +1,10 @@
+//! The workbook reader (xlsx, xls, WPS et) on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mail_intake::extract::sheet;
+use mail_intake::limits::Limits;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = sheet::read(data, &Limits::default());
+});
