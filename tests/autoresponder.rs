@@ -13,7 +13,7 @@ fn auto_answer(n: usize, from: &str, subject: &str, id: &str, in_reply_to: &str)
     let (extra, subj) = match n % 5 {
         0 => ("Auto-Submitted: auto-replied\r\n", format!("自动回复：{subject}")),
         1 => ("X-Autoreply: yes\r\n", format!("Re: {subject}")),
-        2 => ("Precedence: auto_reply\r\n", format!("这是一封自动回复邮件")),
+        2 => ("Precedence: auto_reply\r\n", "这是一封自动回复邮件".to_string()),
         3 => ("", format!("Automatic reply: {subject}")),
         // No marker at all: looks like a person replying "thanks" without attachments.
         _ => ("", format!("Re: {subject}")),

@@ -18,11 +18,15 @@ pub struct MaildirSource {
     info: Option<MailboxInfo>,
     /// uid → file
     files: BTreeMap<u32, PathBuf>,
+    /// The folder has no `dovecot-uidlist`: UIDs come from file names.
+    unlisted: bool,
+    /// UIDs already returned by `uids_after` in this process (unlisted folders).
+    handed_out: std::collections::HashSet<u32>,
 }
 
 impl MaildirSource {
     pub fn new(path: PathBuf) -> MaildirSource {
-        MaildirSource { path, info: None, files: BTreeMap::new() }
+        MaildirSource { path, info: None, files: BTreeMap::new(), unlisted: false, handed_out: Default::default() }
     }
 
     pub fn connect(&mut self) -> Result<MailboxInfo, IntakeError> {
@@ -61,25 +65,37 @@ impl MaildirSource {
         }
         names.sort();
         self.files.clear();
-        let mut next = listed.values().max().copied().unwrap_or(0);
         for (base, path) in names {
             let uid = match listed.get(&base) {
                 Some(uid) => *uid,
+                // No Dovecot list: a UID derived from the file name, stable across restarts and
+                // independent of arrival order (a new file may sort before older ones).
                 None if listed.is_empty() => {
-                    next += 1;
-                    next
+                    let mut uid = name_uid(&base);
+                    while self.files.contains_key(&uid) {
+                        uid = uid % 0x7FFF_FFFF + 1;
+                    }
+                    uid
                 }
                 // Not yet in Dovecot's list: it will be numbered by Dovecot; wait for it.
                 None => continue,
             };
             self.files.insert(uid, path);
         }
+        self.unlisted = listed.is_empty();
         Ok(())
     }
 
+    /// UIDs to fetch: above `last` when Dovecot numbers the folder; otherwise every file this
+    /// process has not handed out yet (the store recognises mail it already holds).
     pub fn uids_after(&mut self, last: u32) -> Result<Vec<u32>, IntakeError> {
         let (_, listed) = read_uidlist(&self.path);
         self.scan(&listed)?;
+        if self.unlisted {
+            let fresh: Vec<u32> = self.files.keys().filter(|u| !self.handed_out.contains(*u)).copied().collect();
+            self.handed_out.extend(fresh.iter().copied());
+            return Ok(fresh);
+        }
         Ok(self.files.range(last.saturating_add(1)..).map(|(u, _)| *u).collect())
     }
 
@@ -131,6 +147,11 @@ fn read_uidlist(dir: &Path) -> (Option<u32>, BTreeMap<String, u32>) {
     (uidvalidity, map)
 }
 
+fn name_uid(base: &str) -> u32 {
+    let hash = crate::store::sha256_hex(base.as_bytes());
+    (u32::from_str_radix(&hash[..8], 16).unwrap_or(1) & 0x7FFF_FFFF).max(1)
+}
+
 fn path_uidvalidity(path: &Path) -> u32 {
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let hash = crate::store::sha256_hex(canonical.to_string_lossy().as_bytes());
@@ -157,4 +178,31 @@ pub fn append_sent(maildir: &Path, sent_folder: &str, message_id: &str, raw: &[u
 pub fn sent_contains(maildir: &Path, sent_folder: &str, message_id: &str) -> bool {
     let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
     maildir.join(format!(".{sent_folder}")).join("cur").join(format!("{name}:2,S")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str) {
+        std::fs::write(dir.join("cur").join(name), format!("Subject: {name}\r\n\r\nhi\r\n")).unwrap();
+    }
+
+    #[test]
+    fn a_new_file_that_sorts_first_is_still_picked_up() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        write(dir.path(), "2000.b:2,");
+        let mut src = MaildirSource::new(dir.path().to_path_buf());
+        src.connect().unwrap();
+        assert_eq!(src.uids_after(0).unwrap().len(), 1);
+        write(dir.path(), "1000.a:2,");
+        let fresh = src.uids_after(u32::MAX - 1).unwrap();
+        assert_eq!(fresh.len(), 1, "the earlier-sorting file is new");
+        let got = src.fetch(&fresh).unwrap();
+        assert!(String::from_utf8_lossy(&got[0].raw).contains("1000.a"));
+        assert!(src.uids_after(0).unwrap().is_empty(), "nothing is handed out twice");
+    }
 }

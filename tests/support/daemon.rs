@@ -63,10 +63,6 @@ impl Daemon {
         Daemon { child: cmd.spawn().expect("start the daemon"), log: log.to_path_buf() }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Whether the process has exited (e.g. at a failpoint).
     pub fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
