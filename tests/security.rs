@@ -92,7 +92,7 @@ fn mode(p: &Path) -> u32 {
 }
 
 #[test]
-fn store_and_outbox_folders_are_owner_only() {
+fn store_outbox_and_export_folders_are_owner_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path();
     let inbox = work.join("inbox");
@@ -120,6 +120,50 @@ fn store_and_outbox_folders_are_owner_only() {
     assert_eq!(replies.len(), 1);
     for r in replies {
         assert_eq!(mode(&r.path()), 0o600, "{}", r.path().display());
+    }
+
+    // Export folders and files (the export module's writers).
+    let export = work.join("export/2023/register.xlsx");
+    mail_intake::export::write_private_file(&export, b"xlsx bytes").expect("export");
+    assert_eq!(mode(&work.join("export")), 0o700);
+    assert_eq!(mode(&work.join("export/2023")), 0o700);
+    assert_eq!(mode(&export), 0o600);
+    let out = crate::support::mail_intake(&[
+        "export",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--attachments",
+        work.join("files/attachments").to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut stack = vec![work.join("files")];
+    while let Some(d) = stack.pop() {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+        for e in std::fs::read_dir(&d).expect("export folder").flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+            }
+        }
+    }
+
+    // `show` prints the stored message, and no secret of a configuration that has some.
+    let secret_config = work.join("with-secrets.toml");
+    std::fs::write(
+        &secret_config,
+        format!(
+            "[mailbox]\nhost = \"imap.example.edu.cn\"\nuser = \"office@example.edu.cn\"\npassword = \"{IMAP_SECRET}\"\n\n[smtp]\nhost = \"smtp.example.edu.cn\"\nuser = \"office@example.edu.cn\"\npassword = \"{SMTP_SECRET}\"\nfrom = \"office@example.edu.cn\"\n\n[store]\npath = \"var/lib/mail-intake.sqlite3\"\n"
+        ),
+    )
+    .expect("config");
+    for args in [&["show", "1"][..], &["show", "1", "--json"], &["list"], &["stats"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", secret_config.to_str().expect("utf-8")]);
+        let out = crate::support::mail_intake(&all);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {text}");
+        assert!(!text.contains(IMAP_SECRET) && !text.contains(SMTP_SECRET), "a secret in {args:?}: {text}");
     }
 }
 
