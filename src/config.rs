@@ -90,6 +90,8 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub digest: RawDigest,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,6 +278,36 @@ impl Default for RawLimits {
     }
 }
 
+/// `[digest]`: the daily digest mailed to the office (spec §7).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDigest {
+    /// Unset: on when `to` names at least one address.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Local time of day (`HH:MM`) it is sent at.
+    #[serde(default = "d_digest_at")]
+    pub at: String,
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// IANA zone `at` is read in.
+    #[serde(default = "d_digest_zone")]
+    pub timezone: String,
+}
+
+impl Default for RawDigest {
+    fn default() -> Self {
+        RawDigest { enabled: None, at: d_digest_at(), to: Vec::new(), timezone: d_digest_zone() }
+    }
+}
+
+fn d_digest_at() -> String {
+    "08:00".into()
+}
+fn d_digest_zone() -> String {
+    "Asia/Shanghai".into()
+}
+
 fn d_imap_port() -> u16 {
     993
 }
@@ -427,6 +459,16 @@ pub struct DaemonConfig {
     pub io_timeout: Duration,
 }
 
+/// The daily digest: when, in which zone, to whom.
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub enabled: bool,
+    pub at: chrono::NaiveTime,
+    /// Addresses as written (`Name <addr>` or `addr`), each a valid mailbox.
+    pub to: Vec<String>,
+    pub timezone: chrono_tz::Tz,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -437,6 +479,7 @@ pub struct Config {
     pub reply: ReplyConfig,
     pub daemon: DaemonConfig,
     pub limits: Limits,
+    pub digest: DigestConfig,
 }
 
 /// Parses `30s`, `5m`, `2h`, `1d`, `500ms` (a bare number is seconds).
@@ -671,6 +714,8 @@ impl Config {
         }
         limits.max_judge_time = dur(&raw.limits.max_judge_time, "[limits] max_judge_time", &mut problems);
 
+        let digest = digest_config(raw.digest, &mut problems);
+
         let rules_dir = opt_path(&raw.rules.dir);
         if let Some(d) = &rules_dir
             && !d.is_dir()
@@ -681,17 +726,89 @@ impl Config {
             return Err(ConfigError::Invalid(problems));
         }
         match (source, transport) {
-            (Some(source), Some(transport)) => {
-                Ok(Config { source, transport, store_path: abs(&raw.store.path), rules_dir, reply, daemon, limits })
-            }
+            (Some(source), Some(transport)) => Ok(Config {
+                source,
+                transport,
+                store_path: abs(&raw.store.path),
+                rules_dir,
+                reply,
+                daemon,
+                limits,
+                digest,
+            }),
             _ => Err(ConfigError::Invalid(vec!["incomplete configuration".into()])),
         }
     }
 }
 
+/// Validates `[digest]`.
+fn digest_config(raw: RawDigest, problems: &mut Vec<String>) -> DigestConfig {
+    let at = match chrono::NaiveTime::parse_from_str(raw.at.trim(), "%H:%M") {
+        Ok(t) => t,
+        Err(_) => {
+            problems.push(format!("[digest] at = \"{}\" is not a time of day (HH:MM, e.g. 08:00)", raw.at));
+            chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default()
+        }
+    };
+    let timezone = match raw.timezone.trim().parse::<chrono_tz::Tz>() {
+        Ok(tz) => tz,
+        Err(_) => {
+            problems.push(format!(
+                "[digest] timezone = \"{}\" is not an IANA time zone (e.g. Asia/Shanghai)",
+                raw.timezone
+            ));
+            chrono_tz::Asia::Shanghai
+        }
+    };
+    for a in &raw.to {
+        if a.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push(format!("[digest] to: \"{a}\" is not an address"));
+        }
+    }
+    let enabled = raw.enabled.unwrap_or(!raw.to.is_empty());
+    if enabled && raw.to.is_empty() {
+        problems.push("[digest] enabled = true but to = [] names nobody; add the office's addresses".into());
+    }
+    DigestConfig { enabled, at, to: raw.to, timezone }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_section_defaults_and_problems() {
+        let base = "[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"out\"\nfrom = \"o@example.cn\"\n";
+        let cfg = Config::from_str(base, Path::new("."), "t").expect("valid");
+        assert!(!cfg.digest.enabled, "no recipients: off");
+        assert_eq!(cfg.digest.at, chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        assert_eq!(cfg.digest.timezone, chrono_tz::Asia::Shanghai);
+
+        let on = format!("{base}[digest]\nat = \"17:30\"\nto = [\"科长 <boss@example.cn>\", \"a@example.cn\"]\n");
+        let cfg = Config::from_str(&on, Path::new("."), "t").expect("valid");
+        assert!(cfg.digest.enabled);
+        assert_eq!(cfg.digest.at, chrono::NaiveTime::from_hms_opt(17, 30, 0).unwrap());
+        assert_eq!(cfg.digest.to.len(), 2);
+
+        let off = format!("{base}[digest]\nenabled = false\nto = [\"a@example.cn\"]\n");
+        assert!(!Config::from_str(&off, Path::new("."), "t").expect("valid").digest.enabled);
+
+        let bad =
+            format!("{base}[digest]\nenabled = true\nat = \"8am\"\ntimezone = \"Mars/Base\"\nto = [\"nobody\"]\n");
+        let Err(ConfigError::Invalid(p)) = Config::from_str(&bad, Path::new("."), "t") else { panic!("invalid") };
+        let all = p.join("\n");
+        assert!(
+            all.contains("[digest] at") && all.contains("[digest] timezone") && all.contains("\"nobody\""),
+            "{all}"
+        );
+
+        let empty = format!("{base}[digest]\nenabled = true\n");
+        let Err(ConfigError::Invalid(p)) = Config::from_str(&empty, Path::new("."), "t") else { panic!("invalid") };
+        assert!(p.join("\n").contains("names nobody"));
+
+        let unknown = format!("{base}[digest]\nwhen = \"08:00\"\n");
+        assert!(Config::from_str(&unknown, Path::new("."), "t").is_err());
+    }
 
     #[test]
     fn the_example_config_is_valid_with_a_password_from_the_environment() {

@@ -1,13 +1,15 @@
 //! The daemon: intake → store → judge → reply, forever (or once, with `--once`).
 //!
-//! Two tasks share the store:
+//! Three tasks share the store:
 //! - **intake** connects to the mailbox, fetches every UID above the cursor in bounded
 //!   batches, stores each raw message *before anything else*, judges what is stored, saves
 //!   verdict + experts + planned reply in one transaction, marks the message with a keyword,
 //!   then waits (IDLE or poll) — reconnecting with capped exponential backoff on failure;
 //! - **outbox** sends due replies exactly once: the row is marked `sending` before the SMTP
 //!   exchange and `sent` right after acceptance; a row found in `sending` at start-up was
-//!   interrupted by a crash and is resolved by looking for its Message-ID in the Sent folder.
+//!   interrupted by a crash and is resolved by looking for its Message-ID in the Sent folder;
+//! - **digest** (when `[digest]` is on) sends the office's daily digest once per day at the
+//!   configured local time (see [`crate::digest`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,6 +110,10 @@ pub async fn run(
         return Ok(summary);
     }
 
+    let digest = shared.cfg.digest.enabled.then(|| {
+        let (shared, transport, shutdown) = (shared.clone(), transport.clone(), shutdown.clone());
+        tokio::spawn(async move { digest_loop(shared, transport, shutdown).await })
+    });
     let outbox = {
         let shared = shared.clone();
         let shutdown = shutdown.clone();
@@ -119,6 +125,11 @@ pub async fn run(
         Ok(Ok(sent)) => summary.replies_sent = sent,
         Ok(Err(e)) => error!(error = %e, "outbox stopped with an error"),
         Err(e) => error!(error = %e, "outbox task failed"),
+    }
+    if let Some(digest) = digest
+        && let Err(e) = digest.await
+    {
+        error!(stage = "digest", error = %e, "digest task failed");
     }
     info!("mail-intake stopped");
     Ok(summary)
@@ -336,12 +347,12 @@ async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>)
 }
 
 /// The office's Sent folder: looked in for interrupted sends; appended to when configured.
-enum SentStore {
+pub(crate) enum SentStore {
     Imap { folder: Box<SentFolder>, append: bool },
     Maildir { path: std::path::PathBuf, folder: String },
 }
 
-fn sent_folder(cfg: &Config) -> SentStore {
+pub(crate) fn sent_folder(cfg: &Config) -> SentStore {
     match &cfg.source {
         SourceConfig::Imap(c) => SentStore::Imap {
             folder: Box::new(SentFolder::new(c.clone(), cfg.daemon.io_timeout)),
@@ -354,7 +365,7 @@ fn sent_folder(cfg: &Config) -> SentStore {
 }
 
 impl SentStore {
-    async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
+    pub(crate) async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
         match self {
             SentStore::Imap { folder, .. } => folder.contains(message_id).await,
             SentStore::Maildir { path, folder } => Ok(maildir::sent_contains(path, folder, message_id)),
@@ -362,7 +373,7 @@ impl SentStore {
     }
 
     /// Appends our copy (unless the provider files its own at acceptance).
-    async fn append(&mut self, message_id: &str, raw: &[u8]) -> Result<(), IntakeError> {
+    pub(crate) async fn append(&mut self, message_id: &str, raw: &[u8]) -> Result<(), IntakeError> {
         match self {
             SentStore::Imap { append: false, .. } => Ok(()),
             SentStore::Imap { folder, .. } => {
@@ -525,6 +536,54 @@ async fn outbox_loop(
             _ = shared.outbox_wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return Ok(total),
+        }
+    }
+}
+
+/// The daily digest: sleeps until the next `[digest] at` in its zone, sends that day's digest
+/// unless it was sent already (by an earlier run or by hand), and stops on shutdown. A start
+/// after `at` sends the day's digest at once; a temporary failure is retried every 5 minutes
+/// that day.
+async fn digest_loop(shared: Arc<Shared>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
+    const RETRY: Duration = Duration::from_secs(300);
+    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+    let dc = shared.cfg.digest.clone();
+    let mut sent = sent_folder(&shared.cfg);
+    info!(stage = "digest", at = %dc.at, zone = %dc.timezone, to = ?dc.to, "daily digest scheduled");
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = Utc::now();
+        let (due, next) = crate::digest::schedule(now, dc.at, dc.timezone);
+        let mut wait = (next - now).to_std().unwrap_or(Duration::ZERO);
+        if let Some(date) = due {
+            // Not cancelled by a shutdown: a send is bounded by the transport's timeout, and
+            // finishing it saves a Sent-folder check at the next start.
+            let outcome =
+                crate::digest::send_once(&shared.store, &shared.cfg, &shared.rules, date, &transport, &mut sent, false)
+                    .await;
+            match outcome {
+                Ok(crate::digest::Outcome::Sent { message_id, .. }) => {
+                    info!(stage = "digest", %date, %message_id, "daily digest sent");
+                }
+                Ok(crate::digest::Outcome::AlreadySent { .. }) => {}
+                Ok(crate::digest::Outcome::InProgress) => {
+                    wait = wait.min(shared.cfg.reply.sent_check_delay + Duration::from_secs(1));
+                }
+                Ok(crate::digest::Outcome::Failed { .. }) => {}
+                Err(crate::digest::DigestError::Send(SendError::Permanent(e))) => {
+                    error!(stage = "digest", %date, error = %e, "ALERT: the daily digest was refused; not retried today (send it with `mail-intake digest --send`)");
+                }
+                Err(e) => {
+                    warn!(stage = "digest", %date, error = %e, retry_in = ?RETRY, "daily digest not sent; will retry");
+                    wait = wait.min(RETRY);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait.clamp(Duration::from_millis(50), MAX_SLEEP)) => {}
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -9,6 +9,7 @@ mod corpus;
 mod crash;
 mod daemon_imap;
 mod daemon_maildir;
+mod digest;
 mod habits;
 mod hostile;
 mod mailserver_smoke;

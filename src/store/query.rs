@@ -260,6 +260,39 @@ impl Store {
     }
 }
 
+/// A reply the recipient's server sent back (state `bounced`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BouncedReply {
+    pub reply: i64,
+    pub message: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub school: Option<String>,
+    pub sent_at: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Every reply marked `bounced`, oldest first.
+pub fn bounced_replies(conn: &Connection) -> Result<Vec<BouncedReply>> {
+    let mut st = conn.prepare(
+        "SELECT r.id, r.message, r.recipient, r.subject, v.school, r.sent_at, r.reason
+         FROM replies r LEFT JOIN verdicts v ON v.message = r.message
+         WHERE r.state = 'bounced' ORDER BY r.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(BouncedReply {
+            reply: r.get(0)?,
+            message: r.get(1)?,
+            recipient: r.get(2)?,
+            subject: r.get(3)?,
+            school: r.get(4)?,
+            sent_at: r.get(5)?,
+            reason: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 // ---------------------------------------------------------------- admin commands (list, show, reply, stats)
 
 /// A reply row with everything the office wants to see about it.

@@ -1,0 +1,831 @@
+//! The daily digest for the office (spec §7): what arrived since the last digest, totals,
+//! roster schools with nothing yet, 双高/双优 schools under three experts, 专业大类 with no
+//! lead applicant or with several, mail on hold, failures, bounced replies and the days left.
+//!
+//! Three steps, each on its own: [`Digest::compute`] reads the store into a plain,
+//! serialisable [`Digest`]; [`render_text`] and [`render_html`] lay it out (minijinja
+//! templates compiled into the binary: the layout follows the struct's shape, so it is code,
+//! not campaign data — every campaign word in it comes from `rules/`); [`build_email`] makes
+//! the multipart message with the register attached.
+//!
+//! **Once per day.** A digest for a date is claimed in the `state` table (key
+//! `digest_sent:<date>`) *before* it is handed to the server, and marked sent right after the
+//! server accepts it. Its Message-ID is derived from the date (`<digest.DATE@office-domain>`),
+//! so a claim left behind by a crash is resolved like an interrupted reply: found in the Sent
+//! folder means it went out; not found means it is sent again. The residual risk is therefore a
+//! duplicate (crash after acceptance, with a provider that does not file SMTP mail in Sent
+//! itself), never a lost digest — and a duplicate carries the same Message-ID, which most mail
+//! clients fold into one. `digest_last_sent_at` records the cut-off of the last digest sent,
+//! so consecutive digests partition the arrivals exactly.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use rusqlite::{Connection, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::daemon::SentStore;
+use crate::reply::transport::{SendError, Transport};
+use crate::rules::Rules;
+use crate::store::query::{self, Filter, MessageRow};
+use crate::store::{Store, StoreError};
+
+const TEXT_TEMPLATE: &str = include_str!("digest.txt");
+const HTML_TEMPLATE: &str = include_str!("digest.html");
+
+/// `state` key: the cut-off (RFC 3339, UTC) of the last digest sent.
+pub const LAST_SENT_KEY: &str = "digest_last_sent_at";
+
+const EXPERT_KIND: &str = "expert_recommendation";
+const LEAD_KIND: &str = "lead_institution";
+/// 双高/双优 schools must recommend at least this many experts (spec §1).
+pub const FLAGSHIP_MIN_EXPERTS: usize = 3;
+/// Roster levels shown first, in this order; any other level follows in roster order.
+const LEVEL_ORDER: [&str; 3] = ["本科", "高职", "中职"];
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `state` key recording the digest of one date.
+pub fn sent_key(date: NaiveDate) -> String {
+    format!("digest_sent:{date}")
+}
+
+/// Why a digest could not be made or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot render the digest template {name}: {source}")]
+    Template {
+        name: &'static str,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("cannot attach the register: {0}")]
+    Export(#[from] crate::export::ExportError),
+    #[error("cannot build the digest email: {0}")]
+    Build(String),
+    #[error("[digest] to names nobody: add the office's addresses to the configuration")]
+    NoRecipients,
+    #[error("cannot set up sending: {0}")]
+    Transport(#[from] crate::reply::transport::TransportError),
+    #[error("the digest was not sent: {0}")]
+    Send(#[from] SendError),
+    #[error("cannot look for an interrupted digest in the Sent folder: {0}")]
+    SentFolder(#[from] crate::intake::IntakeError),
+}
+
+// ---------------------------------------------------------------------------- the digest
+
+/// One cell of a count table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// `acknowledge`, `request_correction`, `hold`, `ignore`, `failed` (judging failed) or
+    /// `stored` (not judged yet).
+    pub column: &'static str,
+    pub label: &'static str,
+    pub n: u64,
+}
+
+/// One row of a count table: a kind (or 未识别), messages by outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountRow {
+    /// Kind id; `None` for mail of no recognised kind (and for the total row).
+    pub kind: Option<String>,
+    pub label: String,
+    pub cells: Vec<Cell>,
+    pub total: u64,
+    /// Current submissions of this kind (acknowledge or request_correction, superseded ones
+    /// not counted). Only meaningful in the totals table.
+    pub current: u64,
+}
+
+/// Messages by kind and outcome, with a total row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountTable {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<CountRow>,
+    pub total: CountRow,
+}
+
+/// Roster schools with nothing yet, for one level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelMissing {
+    pub level: String,
+    /// Roster schools of this level.
+    pub schools: usize,
+    pub missing: Vec<String>,
+}
+
+/// A 双高/双优 school with fewer than three acknowledged experts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagshipRow {
+    pub school: String,
+    pub flags: Vec<String>,
+    /// Experts in acknowledged current submissions.
+    pub confirmed: Vec<String>,
+    /// Experts only in current submissions awaiting correction.
+    pub pending: Vec<String>,
+}
+
+/// A 专业大类 and its lead applicants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryLeads {
+    pub category: String,
+    /// Schools whose current lead_institution submission is acknowledged.
+    pub schools: Vec<String>,
+    /// Schools whose current submission for it awaits a correction.
+    pub pending: Vec<String>,
+}
+
+/// A message listed for a person to look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageLine {
+    pub id: i64,
+    /// Office time, `MM-DD HH:MM`.
+    pub arrived: String,
+    pub sender: String,
+    pub subject: String,
+    /// Why judging failed, or why a reply bounced.
+    pub note: String,
+}
+
+/// Everything one digest says; rendered by [`render_text`] and [`render_html`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    pub date: String,
+    pub weekday: &'static str,
+    pub office: String,
+    pub campaign: String,
+    /// The moment the digest was computed (office time, `YYYY-MM-DD HH:MM`).
+    pub generated_at: String,
+    /// The same moment, RFC 3339 UTC: the cut-off recorded when this digest is sent.
+    pub cutoff: String,
+    /// `北京时间` or the zone's name.
+    pub zone: String,
+    /// The previous digest's cut-off (office time); `None`: none was sent yet.
+    pub since: Option<String>,
+    /// Messages stored since the last digest.
+    pub arrivals: CountTable,
+    /// Every message so far.
+    pub totals: CountTable,
+    pub roster_schools: usize,
+    pub schools_with_something: usize,
+    pub schools_missing: usize,
+    pub missing_by_level: Vec<LevelMissing>,
+    pub flagship_short: Vec<FlagshipRow>,
+    pub min_experts: usize,
+    pub categories_without_lead: Vec<CategoryLeads>,
+    pub categories_with_several: Vec<CategoryLeads>,
+    /// 双高 schools (spec §1: "should apply as lead institution") with no acknowledged one.
+    pub shuanggao_without_lead: Vec<String>,
+    pub held: Vec<MessageLine>,
+    pub failed: Vec<MessageLine>,
+    pub bounced: Vec<MessageLine>,
+    /// The latest kind deadline (office date).
+    pub deadline: Option<String>,
+    /// Whole days from the digest's date to the deadline: 0 on the day, negative after.
+    pub days_to_deadline: Option<i64>,
+    /// File name of the register attached (set when the digest is mailed).
+    pub attachment: Option<String>,
+}
+
+const COLUMNS: [(&str, &str); 6] = [
+    ("acknowledge", "已确认"),
+    ("request_correction", "待更正"),
+    ("hold", "待人工"),
+    ("ignore", "自动邮件"),
+    ("failed", "处理失败"),
+    ("stored", "处理中"),
+];
+
+fn column_of(m: &MessageRow) -> usize {
+    match (m.state.as_str(), m.decision.as_deref()) {
+        ("failed", _) => 4,
+        (_, Some("acknowledge")) => 0,
+        (_, Some("request_correction")) => 1,
+        (_, Some("hold")) => 2,
+        (_, Some("ignore")) => 3,
+        (_, None) => 5,
+        (_, Some(_)) => 2,
+    }
+}
+
+fn recognised(m: &MessageRow, rules: &Rules) -> bool {
+    matches!(m.decision.as_deref(), Some("acknowledge" | "request_correction"))
+        && m.kind.as_deref().is_some_and(|k| rules.kind(k).is_some())
+}
+
+fn count_table<'a>(rows: impl Iterator<Item = &'a MessageRow>, current: &[MessageRow], rules: &Rules) -> CountTable {
+    let n = rules.kinds.len();
+    let mut counts = vec![[0u64; COLUMNS.len()]; n + 1];
+    for m in rows {
+        let r = m.kind.as_deref().and_then(|k| rules.kinds.iter().position(|x| x.id == k)).unwrap_or(n);
+        counts[r][column_of(m)] += 1;
+    }
+    let make = |kind: Option<String>, label: String, c: &[u64; COLUMNS.len()], current: u64| CountRow {
+        kind,
+        label,
+        cells: COLUMNS.iter().zip(c).map(|((column, label), n)| Cell { column, label, n: *n }).collect(),
+        total: c.iter().sum(),
+        current,
+    };
+    let current_of =
+        |id: &str| current.iter().filter(|m| m.kind.as_deref() == Some(id) && recognised(m, rules)).count() as u64;
+    let mut out: Vec<CountRow> = rules
+        .kinds
+        .iter()
+        .zip(&counts)
+        .map(|(k, c)| make(Some(k.id.clone()), k.name.clone(), c, current_of(&k.id)))
+        .collect();
+    out.push(make(None, "未识别".into(), &counts[n], 0));
+    let mut sum = [0u64; COLUMNS.len()];
+    for c in &counts {
+        for (s, x) in sum.iter_mut().zip(c) {
+            *s += x;
+        }
+    }
+    let total_current = out.iter().map(|r| r.current).sum();
+    CountTable {
+        columns: COLUMNS.iter().map(|(_, l)| *l).collect(),
+        rows: out,
+        total: make(None, "合计".into(), &sum, total_current),
+    }
+}
+
+fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+}
+
+fn local(s: Option<&str>, tz: Tz, format: &str) -> String {
+    match s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()) {
+        Some(d) => d.with_timezone(&tz).format(format).to_string(),
+        None => s.unwrap_or("").to_string(),
+    }
+}
+
+fn weekday(d: NaiveDate) -> &'static str {
+    match d.weekday() {
+        Weekday::Mon => "星期一",
+        Weekday::Tue => "星期二",
+        Weekday::Wed => "星期三",
+        Weekday::Thu => "星期四",
+        Weekday::Fri => "星期五",
+        Weekday::Sat => "星期六",
+        Weekday::Sun => "星期日",
+    }
+}
+
+fn line(m: &MessageRow, tz: Tz, note: String) -> MessageLine {
+    MessageLine {
+        id: m.id,
+        arrived: local(m.arrived.as_deref().or(Some(m.stored_at.as_str())), tz, "%m-%d %H:%M"),
+        sender: m.sender.clone().unwrap_or_default(),
+        subject: if m.subject.is_empty() { "（无主题）".into() } else { m.subject.clone() },
+        note,
+    }
+}
+
+impl Digest {
+    /// Reads the store as it is at `now` into the digest for `date` (an office-time day).
+    /// Arrivals are the messages stored from the last digest's cut-off up to `now`.
+    pub fn compute(
+        conn: &Connection,
+        rules: &Rules,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Digest, DigestError> {
+        let tz = rules.timezone;
+        let since = Store::get_state(conn, LAST_SENT_KEY)?.as_deref().and_then(parse_utc);
+        let all = query::list(conn, &Filter::default())?;
+        let current = query::list(conn, &Filter { current_only: true, ..Filter::default() })?;
+
+        let arrived_in_window = |m: &&MessageRow| match (parse_utc(&m.stored_at), since) {
+            (Some(t), Some(s)) => t >= s && t < now,
+            (Some(t), None) => t < now,
+            (None, s) => s.is_none(),
+        };
+        let arrivals = count_table(all.iter().filter(arrived_in_window), &current, rules);
+        let totals = count_table(all.iter(), &current, rules);
+
+        // Schools with at least one current submission of a recognised kind.
+        let submitted: BTreeSet<&str> =
+            current.iter().filter(|m| recognised(m, rules)).filter_map(|m| m.school.as_deref()).collect();
+        let mut levels: Vec<&str> = LEVEL_ORDER.to_vec();
+        for s in &rules.schools {
+            if !levels.contains(&s.level.as_str()) {
+                levels.push(&s.level);
+            }
+        }
+        let missing_by_level: Vec<LevelMissing> = levels
+            .iter()
+            .map(|level| {
+                let of_level: Vec<&str> =
+                    rules.schools.iter().filter(|s| s.level == *level).map(|s| s.name.as_str()).collect();
+                LevelMissing {
+                    level: level.to_string(),
+                    schools: of_level.len(),
+                    missing: of_level.iter().filter(|s| !submitted.contains(*s)).map(|s| s.to_string()).collect(),
+                }
+            })
+            .filter(|l| l.schools > 0)
+            .collect();
+        let schools_missing = missing_by_level.iter().map(|l| l.missing.len()).sum();
+
+        // Experts per school: name → acknowledged in some current submission?
+        let by_id: HashMap<i64, &MessageRow> = current.iter().map(|m| (m.id, m)).collect();
+        let mut experts: HashMap<&str, BTreeMap<String, bool>> = HashMap::new();
+        let mut with_rows: BTreeSet<i64> = BTreeSet::new();
+        let expert_rows = query::current_experts(conn)?;
+        for (id, school, e) in &expert_rows {
+            let (Some(m), Some(school)) = (by_id.get(id), school.as_deref()) else { continue };
+            with_rows.insert(*id);
+            let name = e.name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let ack = m.decision.as_deref() == Some("acknowledge");
+            *experts.entry(school).or_default().entry(name.to_string()).or_default() |= ack;
+        }
+        // A submission whose form gave no expert still names one in its subject.
+        for m in current.iter().filter(|m| m.kind.as_deref() == Some(EXPERT_KIND) && recognised(m, rules)) {
+            if with_rows.contains(&m.id) {
+                continue;
+            }
+            if let (Some(school), Some(name)) = (m.school.as_deref(), m.expert_name.as_deref()) {
+                let ack = m.decision.as_deref() == Some("acknowledge");
+                *experts.entry(school).or_default().entry(name.trim().to_string()).or_default() |= ack;
+            }
+        }
+        let flagship_short: Vec<FlagshipRow> = rules
+            .schools
+            .iter()
+            .filter(|s| s.is_flagship())
+            .map(|s| {
+                let names = experts.get(s.name.as_str());
+                let pick = |ack: bool| -> Vec<String> {
+                    names
+                        .map(|n| n.iter().filter(|(_, a)| **a == ack).map(|(k, _)| k.clone()).collect())
+                        .unwrap_or_default()
+                };
+                FlagshipRow {
+                    school: s.name.clone(),
+                    flags: s.flags.clone(),
+                    confirmed: pick(true),
+                    pending: pick(false),
+                }
+            })
+            .filter(|r| r.confirmed.len() < FLAGSHIP_MIN_EXPERTS)
+            .collect();
+
+        // Lead applicants: current, acknowledged lead_institution submissions.
+        let mut leads: HashMap<&str, (Vec<String>, Vec<String>)> = HashMap::new();
+        for m in current.iter().filter(|m| m.kind.as_deref() == Some(LEAD_KIND)) {
+            let (Some(cat), Some(school)) = (m.category.as_deref(), m.school.as_deref()) else { continue };
+            let entry = leads.entry(cat).or_default();
+            match m.decision.as_deref() {
+                Some("acknowledge") => entry.0.push(school.to_string()),
+                Some("request_correction") => entry.1.push(school.to_string()),
+                _ => {}
+            }
+        }
+        let categories: Vec<CategoryLeads> = rules
+            .categories
+            .iter()
+            .map(|c| {
+                let (schools, pending) = leads.get(c.name.as_str()).cloned().unwrap_or_default();
+                CategoryLeads { category: c.name.clone(), schools, pending }
+            })
+            .collect();
+        let categories_without_lead = categories.iter().filter(|c| c.schools.is_empty()).cloned().collect();
+        let categories_with_several = categories.iter().filter(|c| c.schools.len() > 1).cloned().collect();
+        let leading: BTreeSet<&str> = leads.values().flat_map(|(ack, _)| ack.iter().map(String::as_str)).collect();
+        let shuanggao_without_lead = rules
+            .schools
+            .iter()
+            .filter(|s| s.flags.iter().any(|f| f.starts_with("双高")) && !leading.contains(s.name.as_str()))
+            .map(|s| s.name.clone())
+            .collect();
+
+        let held =
+            all.iter().filter(|m| m.decision.as_deref() == Some("hold")).map(|m| line(m, tz, String::new())).collect();
+        let failed = query::list(conn, &Filter { failed: true, ..Filter::default() })?
+            .iter()
+            .map(|m| line(m, tz, m.error.clone().unwrap_or_default()))
+            .collect();
+        let bounced = query::bounced_replies(conn)?
+            .into_iter()
+            .map(|b| MessageLine {
+                id: b.message,
+                arrived: local(b.sent_at.as_deref(), tz, "%m-%d %H:%M"),
+                sender: b.recipient,
+                subject: b.subject,
+                note: b.school.unwrap_or_default(),
+            })
+            .collect();
+
+        let deadline = rules.kinds.iter().map(|k| k.deadline).max().map(|d| d.with_timezone(&tz).date_naive());
+        Ok(Digest {
+            date: date.to_string(),
+            weekday: weekday(date),
+            office: rules.office.clone(),
+            campaign: rules.campaign_name.clone(),
+            generated_at: now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+            cutoff: now.to_rfc3339(),
+            zone: if tz == chrono_tz::Asia::Shanghai { "北京时间".into() } else { tz.name().to_string() },
+            since: since.map(|s| s.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()),
+            arrivals,
+            totals,
+            roster_schools: rules.schools.len(),
+            schools_with_something: rules.schools.len() - schools_missing,
+            schools_missing,
+            missing_by_level,
+            flagship_short,
+            min_experts: FLAGSHIP_MIN_EXPERTS,
+            categories_without_lead,
+            categories_with_several,
+            shuanggao_without_lead,
+            held,
+            failed,
+            bounced,
+            deadline: deadline.map(|d| d.to_string()),
+            days_to_deadline: deadline.map(|d| (d - date).num_days()),
+            attachment: None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------- rendering
+
+fn environment() -> Result<minijinja::Environment<'static>, DigestError> {
+    let mut env = minijinja::Environment::new();
+    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+    syntax.trim_blocks(true).lstrip_blocks(true);
+    env.set_syntax(syntax.build().map_err(|source| DigestError::Template { name: "syntax", source })?);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template("digest.txt", TEXT_TEMPLATE)
+        .map_err(|source| DigestError::Template { name: "digest.txt", source })?;
+    env.add_template("digest.html", HTML_TEMPLATE)
+        .map_err(|source| DigestError::Template { name: "digest.html", source })?;
+    Ok(env)
+}
+
+fn render(d: &Digest, name: &'static str) -> Result<String, DigestError> {
+    let env = environment()?;
+    env.get_template(name)
+        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(d))))
+        .map_err(|source| DigestError::Template { name, source })
+}
+
+/// The plain-text digest (also what `mail-intake digest --text` prints).
+pub fn render_text(d: &Digest) -> Result<String, DigestError> {
+    render(d, "digest.txt")
+}
+
+/// The HTML digest: tables with inline styles only, no scripts and no external resources,
+/// laid out for 600–800 px (what mail clients show).
+pub fn render_html(d: &Digest) -> Result<String, DigestError> {
+    render(d, "digest.html")
+}
+
+// ---------------------------------------------------------------------------- the email
+
+/// The deterministic Message-ID of the digest of a date: `<digest.DATE@office-domain>`.
+pub fn message_id(date: NaiveDate, from: &str) -> String {
+    let domain = crate::reply::transport::bare(from).rsplit_once('@').map(|(_, d)| d.trim()).unwrap_or("");
+    let domain = if domain.is_empty() { "mail-intake.invalid" } else { domain };
+    format!("<digest.{date}@{domain}>")
+}
+
+/// The name of the register attached to the digest of a date.
+pub fn attachment_name(date: &str) -> String {
+    format!("登记表-{date}.xlsx")
+}
+
+/// The digest as an email: multipart/mixed (alternative (text, HTML), the register as
+/// `.xlsx`), from the office to `to`, marked `Auto-Submitted: auto-generated`.
+/// Returns (Message-ID, raw bytes).
+pub fn build_email(
+    d: &Digest,
+    rules: &Rules,
+    from: &str,
+    to: &[String],
+    xlsx: Vec<u8>,
+) -> Result<(String, Vec<u8>), DigestError> {
+    if to.is_empty() {
+        return Err(DigestError::NoRecipients);
+    }
+    let date = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").map_err(|e| DigestError::Build(format!("date: {e}")))?;
+    let mut d = d.clone();
+    let file_name = attachment_name(&d.date);
+    d.attachment = Some(file_name.clone());
+    let text = render_text(&d)?;
+    let html = render_html(&d)?;
+    let office: Mailbox = from.parse().map_err(|e| DigestError::Build(format!("from address {from}: {e}")))?;
+    let id = message_id(date, from);
+    let deadline = match d.days_to_deadline {
+        Some(n) if n > 0 => format!("（距截止 {n} 天）"),
+        Some(0) => "（今天截止）".into(),
+        Some(n) => format!("（已过截止 {} 天）", -n),
+        None => String::new(),
+    };
+    let subject = format!("收件日报 {} · {}{deadline}", d.date, d.campaign);
+    let mut builder = lettre::Message::builder()
+        .from(office)
+        .subject(subject)
+        .message_id(Some(id.clone()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii(rules.automatic.own_header.clone())
+                .unwrap_or_else(|_| HeaderName::new_from_ascii_str("X-Mail-Intake")),
+            format!("digest; {}", d.date),
+        ));
+    for t in to {
+        let mailbox: Mailbox = t.parse().map_err(|e| DigestError::Build(format!("recipient {t}: {e}")))?;
+        builder = builder.to(mailbox);
+    }
+    let content_type = ContentType::parse(XLSX).map_err(|e| DigestError::Build(e.to_string()))?;
+    let msg = builder
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(text, html))
+                .singlepart(Attachment::new(file_name).body(xlsx, content_type)),
+        )
+        .map_err(|e| DigestError::Build(e.to_string()))?;
+    Ok((id, msg.formatted()))
+}
+
+// ---------------------------------------------------------------------------- once per day
+
+/// When the digest is due, for a daily time `at` in zone `tz`: the date whose digest is due
+/// at `now` (today's, once `at` has passed; a day missed entirely is not sent late), and the
+/// next moment to look again (the next `at`).
+pub fn schedule(now: DateTime<Utc>, at: NaiveTime, tz: Tz) -> (Option<NaiveDate>, DateTime<Utc>) {
+    let today = now.with_timezone(&tz).date_naive();
+    let at_on = |d: NaiveDate| -> DateTime<Utc> {
+        let naive = d.and_time(at);
+        tz.from_local_datetime(&naive)
+            .earliest()
+            // A time skipped by a clock change: an hour later exists.
+            .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
+    };
+    let due = at_on(today);
+    if now >= due { (Some(today), at_on(today + chrono::Duration::days(1))) } else { (None, due) }
+}
+
+/// The digest of `date` as computed at `now`, as a ready-to-send email.
+pub fn email_for(
+    conn: &Connection,
+    rules: &Rules,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    from: &str,
+    to: &[String],
+) -> Result<Vec<u8>, DigestError> {
+    let d = Digest::compute(conn, rules, date, now)?;
+    let xlsx = crate::export::register_xlsx(conn, rules)?;
+    Ok(build_email(&d, rules, from, to, xlsx)?.1)
+}
+
+/// What the `state` row of a date's digest says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SendState {
+    /// `sending` (claimed; the server may or may not have it), `sent`, `retry` (a temporary
+    /// failure) or `failed` (refused permanently).
+    state: String,
+    cutoff: String,
+    at: String,
+    message_id: String,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+/// The result of trying to claim a date's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to send, with this cut-off.
+    Go { cutoff: DateTime<Utc> },
+    /// Already sent (at this moment).
+    Sent { at: String },
+    /// Another sender claimed it moments ago.
+    Busy,
+    /// Claimed long ago and never marked: a crash. The raw row, to take over.
+    Interrupted { row: String, cutoff: String },
+    /// Refused permanently earlier today (the daemon does not retry; `--send` does).
+    Failed { error: String },
+}
+
+/// Claims the digest of `date` in one immediate transaction: only one process, and only
+/// once per day, gets [`Claim::Go`].
+pub fn claim(
+    conn: &mut Connection,
+    date: NaiveDate,
+    message_id: &str,
+    now: DateTime<Utc>,
+    grace: Duration,
+    retry_failed: bool,
+) -> Result<Claim, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let key = sent_key(date);
+    let row = Store::get_state(&tx, &key)?;
+    let old: Option<SendState> = row.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    let outcome = match (&row, &old) {
+        (_, Some(s)) if s.state == "sent" => Claim::Sent { at: s.at.clone() },
+        (_, Some(s)) if s.state == "failed" && !retry_failed => {
+            Claim::Failed { error: s.detail.clone().unwrap_or_default() }
+        }
+        (Some(r), Some(s)) if s.state == "sending" => {
+            let started = parse_utc(&s.at).unwrap_or(now);
+            if now - started < chrono::Duration::from_std(grace).unwrap_or_default() {
+                Claim::Busy
+            } else {
+                Claim::Interrupted { row: r.clone(), cutoff: s.cutoff.clone() }
+            }
+        }
+        _ => Claim::Go { cutoff: now },
+    };
+    if let Claim::Go { cutoff } = &outcome {
+        let s = SendState {
+            state: "sending".into(),
+            cutoff: cutoff.to_rfc3339(),
+            at: now.to_rfc3339(),
+            message_id: message_id.into(),
+            detail: None,
+        };
+        Store::set_state(&tx, &key, &serde_json::to_string(&s)?)?;
+    }
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Takes over an interrupted claim (only if nobody changed it meanwhile).
+fn take_over(
+    conn: &Connection,
+    date: NaiveDate,
+    row: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let s = SendState {
+        state: "sending".into(),
+        cutoff: now.to_rfc3339(),
+        at: now.to_rfc3339(),
+        message_id: message_id.into(),
+        detail: None,
+    };
+    let n = conn.execute(
+        "UPDATE state SET value = ?3 WHERE key = ?1 AND value = ?2",
+        params![sent_key(date), row, serde_json::to_string(&s)?],
+    )?;
+    Ok(n == 1)
+}
+
+/// Records that the digest of `date` went out, and its cut-off as the start of the next
+/// digest's arrivals — in one transaction.
+pub fn mark_sent(
+    conn: &mut Connection,
+    date: NaiveDate,
+    cutoff: &str,
+    message_id: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let s = SendState {
+        state: "sent".into(),
+        cutoff: cutoff.into(),
+        at: Utc::now().to_rfc3339(),
+        message_id: message_id.into(),
+        detail: Some(detail.into()),
+    };
+    Store::set_state(&tx, &sent_key(date), &serde_json::to_string(&s)?)?;
+    Store::set_state(&tx, LAST_SENT_KEY, cutoff)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn mark_unsent(
+    conn: &Connection,
+    date: NaiveDate,
+    state: &str,
+    message_id: &str,
+    error: &str,
+) -> Result<(), StoreError> {
+    let s = SendState {
+        state: state.into(),
+        cutoff: String::new(),
+        at: Utc::now().to_rfc3339(),
+        message_id: message_id.into(),
+        detail: Some(error.into()),
+    };
+    Store::set_state(conn, &sent_key(date), &serde_json::to_string(&s)?)
+}
+
+/// What [`send_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handed to the server (or written) now.
+    Sent { message_id: String, response: String },
+    /// Already sent for this date (at this moment); nothing sent.
+    AlreadySent { at: String },
+    /// Another process is sending it right now.
+    InProgress,
+    /// Refused permanently earlier; not retried.
+    Failed { error: String },
+}
+
+/// Sends the digest of `date` unless it was sent already: claim → compute → send → mark
+/// sent (→ copy to Sent). A claim interrupted by a crash is resolved through the Sent folder.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send_once(
+    store: &Store,
+    cfg: &Config,
+    rules: &Rules,
+    date: NaiveDate,
+    transport: &Transport,
+    sent: &mut SentStore,
+    retry_failed: bool,
+) -> Result<Outcome, DigestError> {
+    if cfg.digest.to.is_empty() {
+        return Err(DigestError::NoRecipients);
+    }
+    let from = cfg.transport.from().to_string();
+    let id = message_id(date, &from);
+    let grace = cfg.reply.sent_check_delay;
+    let now = Utc::now();
+    let id2 = id.clone();
+    let claimed = store.call(move |c| claim(c, date, &id2, now, grace, retry_failed)).await?;
+    let cutoff = match claimed {
+        Claim::Go { cutoff } => cutoff,
+        Claim::Sent { at } => return Ok(Outcome::AlreadySent { at }),
+        Claim::Busy => return Ok(Outcome::InProgress),
+        Claim::Failed { error } => return Ok(Outcome::Failed { error }),
+        Claim::Interrupted { row, cutoff } => {
+            if sent.contains(&id).await? {
+                info!(stage = "digest", %date, message_id = %id, "interrupted digest found in the Sent folder: it was sent");
+                let id2 = id.clone();
+                store.call(move |c| mark_sent(c, date, &cutoff, &id2, "found in Sent after restart")).await?;
+                return Ok(Outcome::AlreadySent { at: "(found in the Sent folder)".into() });
+            }
+            info!(stage = "digest", %date, "interrupted digest not in the Sent folder: sending it again");
+            let id2 = id.clone();
+            if !store.call(move |c| take_over(c, date, &row, &id2, now)).await? {
+                return Ok(Outcome::InProgress);
+            }
+            now
+        }
+    };
+
+    let built = {
+        let (rules, to, from) = (rules.clone(), cfg.digest.to.clone(), from.clone());
+        store
+            .call(move |c| Ok(email_for(c, &rules, date, cutoff, &from, &to)))
+            .await
+            .map_err(DigestError::from)
+            .and_then(|r| r)
+    };
+    let raw = match built {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (msg, id2) = (e.to_string(), id.clone());
+            store.call(move |c| mark_unsent(c, date, "retry", &id2, &msg)).await?;
+            return Err(e);
+        }
+    };
+    match transport.send_all(&from, &cfg.digest.to, &id, &raw).await {
+        Ok(response) => {
+            let (c2, id2, r2) = (cutoff.to_rfc3339(), id.clone(), response.clone());
+            store.call(move |c| mark_sent(c, date, &c2, &id2, &r2)).await?;
+            info!(stage = "digest", %date, message_id = %id, to = ?cfg.digest.to, "digest sent");
+            if let Err(e) = sent.append(&id, &raw).await {
+                warn!(stage = "digest", %date, error = %e, "cannot copy the digest into the Sent folder");
+            }
+            Ok(Outcome::Sent { message_id: id, response })
+        }
+        Err(e) => {
+            let state = if matches!(e, SendError::Permanent(_)) { "failed" } else { "retry" };
+            let (msg, id2) = (e.to_string(), id.clone());
+            store.call(move |c| mark_unsent(c, date, state, &id2, &msg)).await?;
+            Err(DigestError::Send(e))
+        }
+    }
+}
+
+/// `mail-intake digest --send`: sends the digest of `date` now unless it was sent already
+/// (a permanent failure earlier that day is retried).
+pub async fn send_by_hand(cfg: &Config, rules: &Rules, date: NaiveDate) -> Result<Outcome, DigestError> {
+    let store = Store::open(&cfg.store_path)?;
+    let transport = Transport::build(&cfg.transport)?;
+    let mut sent = crate::daemon::sent_folder(cfg);
+    send_once(&store, cfg, rules, date, &transport, &mut sent, true).await
+}
+
+#[cfg(test)]
+mod tests;
