@@ -716,11 +716,20 @@ impl Config {
 
         let digest = digest_config(raw.digest, &mut problems);
 
-        let rules_dir = opt_path(&raw.rules.dir);
+        // A relative rules folder is looked for beside this file, then in the working folder.
+        let rules_dir = match opt_path(&raw.rules.dir) {
+            Some(d) if !d.is_dir() && Path::new(&raw.rules.dir).is_relative() && Path::new(&raw.rules.dir).is_dir() => {
+                Some(PathBuf::from(&raw.rules.dir))
+            }
+            other => other,
+        };
         if let Some(d) = &rules_dir
             && !d.is_dir()
         {
-            problems.push(format!("[rules] dir {} is not a folder", d.display()));
+            problems.push(format!(
+                "[rules] dir {} is not a folder (leave it empty to use the rules built into the binary)",
+                d.display()
+            ));
         }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));

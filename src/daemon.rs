@@ -277,7 +277,13 @@ async fn mark(
     }
     for (decision, uids) in by_decision {
         let keywords = vec![imap.keyword.clone(), format!("{}-{}", imap.keyword, decision)];
-        source.mark(&uids, &keywords).await?;
+        // Keywords are for people; a server that refuses them must not stop intake.
+        if let Err(e) = source.mark(&uids, &keywords).await {
+            warn!(stage = "mark", count = uids.len(), error = %e, "cannot set keywords; the messages are handled all the same");
+            if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+                return Err(e.into());
+            }
+        }
         let (a, f) = (account.to_string(), folder.to_string());
         let n = uids.len();
         shared.store.call(move |c| Store::set_marked(c, &a, &f, uidvalidity, &uids)).await?;

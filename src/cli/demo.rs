@@ -2,7 +2,6 @@
 //! a Maildir source and replies written as files — then the register, the replies, and what
 //! tomorrow's digest will say.
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -115,25 +114,21 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
         }
     }
 
-    writeln!(out, "\n== The digest-to-be")?;
-    let mut by: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for r in &rows {
-        *by.entry((r.kind.clone().unwrap_or_else(|| "-".into()), r.decision.clone())).or_default() += 1;
+    // The digest as the office would get it the morning after the newest mail.
+    let newest = rows
+        .iter()
+        .filter_map(|r| r.arrived.as_deref())
+        .filter_map(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+        .max()
+        .map(|a| a.with_timezone(&rules.timezone).date_naive() + chrono::Duration::days(1))
+        .unwrap_or_else(|| chrono::Utc::now().with_timezone(&rules.timezone).date_naive());
+    let digest = store.with(|c| Ok(crate::digest::Digest::compute(c, &rules, newest, chrono::Utc::now())))??;
+    let html_path = dir.join("digest.html");
+    std::fs::write(&html_path, crate::digest::render_html(&digest)?).context("cannot write the digest")?;
+    writeln!(out, "\n== The digest-to-be (for {newest}; as HTML in {})", html_path.display())?;
+    for line in crate::digest::render_text(&digest)?.lines() {
+        writeln!(out, "  {line}")?;
     }
-    for ((kind, decision), n) in &by {
-        writeln!(out, "  {kind:<22} {decision:<18} {n}")?;
-    }
-    let submitted: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r.school.as_deref()).collect();
-    let missing: Vec<&str> = rules.schools.iter().map(|s| s.name.as_str()).filter(|s| !submitted.contains(s)).collect();
-    writeln!(
-        out,
-        "  schools on the roster with nothing yet: {} of {} (e.g. {})",
-        missing.len(),
-        rules.schools.len(),
-        missing.iter().take(5).copied().collect::<Vec<_>>().join("、")
-    )?;
-    let held = rows.iter().filter(|r| r.decision == "hold").count();
-    writeln!(out, "  waiting for a person (hold): {held}")?;
     writeln!(out, "\nEverything is in {} — run it again any time; it starts afresh.", dir.display())?;
     Ok(ExitCode::SUCCESS)
 }
