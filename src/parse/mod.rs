@@ -7,6 +7,8 @@
 pub mod archive;
 pub mod header;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use chrono::{DateTime, FixedOffset};
 use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
 
@@ -109,7 +111,13 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         start += 1;
     }
     let raw = &raw[start..];
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    // mail-parser has internal assertions that odd nestings of multipart and message/rfc822
+    // can trip (found by fuzzing; a panic in debug builds): then only the headers are read.
+    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw))).unwrap_or_else(|_| {
+        mail.problems.push("邮件的 MIME 结构无法解析，只读取了邮件头".into());
+        catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse_headers(raw))).ok().flatten()
+    });
+    let Some(msg) = parsed else {
         mail.problems.push("the file is not a MIME message (no headers could be read)".into());
         return mail;
     };
@@ -333,6 +341,21 @@ mod tests {
         assert_eq!(mail.subject, "hi  Bcc: x@evil.cn");
         let long = mail.header("x-long").unwrap_or_default();
         assert_eq!(long.chars().count(), MAX_HEADER_CHARS + 1, "clipped, with an ellipsis");
+    }
+
+    /// Fuzzing finding (judge): this nesting tripped a mail-parser assertion, and the whole
+    /// message was judged as an internal error. Now the headers are still read.
+    #[test]
+    fn a_nesting_that_trips_mail_parser_still_gives_headers() {
+        let raw = b"Fo.0\r\nContent-Type: multipart/mied; boundary=\"f0\"\r\n\r\n--f0\r\nContent-Type: message/rfc822\r\n\nContent-Type: message/rfc822\r\n\r\nF\r\n\r\n-f7--f0--\r\n";
+        let raw = [&b"Subject: Fwd\r\n"[..], raw].concat();
+        let mail = parse(&raw, &Limits::default());
+        assert_eq!(mail.subject, "Fwd");
+        if cfg!(debug_assertions) {
+            assert!(mail.problems.iter().any(|p| p.contains("MIME 结构")), "{:?}", mail.problems);
+        }
+        let v = crate::validate::judge("f.eml", &raw, &crate::rules::Rules::embedded(), &Default::default());
+        assert!(!v.reasons.iter().any(|r| r.contains("内部错误")), "{:?}", v.reasons);
     }
 
     #[test]
