@@ -183,7 +183,7 @@ fn show_tells_everything_about_one_message() {
         "Message-ID:     <demo-3@qjcj.example.cn>",
         "Subject:        回复：专家推荐+曲靖财经学校+王芳",
         "folder INBOX",
-        "UID 3",
+        "UID ",
         "INTERNALDATE 2023-03-14T02:03:00+00:00",
         "missing_scan (缺少盖章扫描件)",
         "未收到盖章扫描件（PDF 或图片），请补发。",

@@ -92,7 +92,15 @@ impl MaildirSource {
         let (_, listed) = read_uidlist(&self.path);
         self.scan(&listed)?;
         if self.unlisted {
-            let fresh: Vec<u32> = self.files.keys().filter(|u| !self.handed_out.contains(*u)).copied().collect();
+            // In name order: Maildir names start with the delivery time.
+            let mut fresh: Vec<(&std::ffi::OsStr, u32)> = self
+                .files
+                .iter()
+                .filter(|(u, _)| !self.handed_out.contains(*u))
+                .map(|(u, p)| (p.file_name().unwrap_or_default(), *u))
+                .collect();
+            fresh.sort();
+            let fresh: Vec<u32> = fresh.into_iter().map(|(_, u)| u).collect();
             self.handed_out.extend(fresh.iter().copied());
             return Ok(fresh);
         }
