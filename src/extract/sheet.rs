@@ -140,11 +140,28 @@ fn check_xls(bytes: &[u8], limits: &Limits) -> Result<(), String> {
         CapError::TooLarge { limit } => too_large("Workbook", limit),
         CapError::Io(e) => format!("Excel 文件已损坏（{e}）"),
     })?;
+    if biff_malformed(&data) {
+        return Err("Excel 97-2003 文件已损坏（名称记录不完整），未读取".into());
+    }
     let area = biff_area(&data);
     if area > MAX_GRID_CELLS {
         return Err(format!("Excel 文件的表格范围过大（约 {area} 个单元格），未读取"));
     }
     Ok(())
+}
+
+/// Records calamine indexes without checking their length (found by fuzzing: a `Lbl`
+/// record shorter than its fixed part made it index out of bounds).
+fn biff_malformed(data: &[u8]) -> bool {
+    let mut pos = 0usize;
+    while let (Some(t), Some(l)) = (data.get(pos..pos + 2), data.get(pos + 2..pos + 4)) {
+        let (typ, len) = (u16::from_le_bytes([t[0], t[1]]), usize::from(u16::from_le_bytes([l[0], l[1]])));
+        if typ == 0x0018 && len < 15 {
+            return true;
+        }
+        pos += 4 + len;
+    }
+    false
 }
 
 /// The cells calamine would allocate for a BIFF workbook stream: the bounding box of the
@@ -263,6 +280,21 @@ mod tests {
         far.extend(number(65535, 65535));
         far.extend(&eof);
         assert!(biff_area(&far) > MAX_GRID_CELLS);
+    }
+
+    /// Fuzzing finding (sheet): a short `Lbl` record made calamine index out of bounds.
+    #[test]
+    fn a_short_name_record_is_refused_before_calamine() {
+        use std::io::Write as _;
+        let mut stream = record(0x0809, &[0, 6, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        stream.extend(record(0x0018, &[0, 0, 0, 9]));
+        stream.extend(record(0x000A, &[]));
+        let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).expect("cfb");
+        cf.create_stream("/Workbook").and_then(|mut s| s.write_all(&stream)).expect("stream");
+        cf.flush().expect("flush");
+        let bytes = cf.into_inner().into_inner();
+        let err = read(&bytes, &Limits::default()).expect_err("refused");
+        assert!(err.contains("已损坏"), "{err}");
     }
 
     #[test]
