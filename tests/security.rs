@@ -233,6 +233,17 @@ fn reply_to_is_honoured_only_within_the_from_domain() {
     }
 }
 
+/// Review finding: mail-parser's `return_path()` is the *last* `Return-Path`, so a sender who
+/// wrote their own below the one the delivering server prepends chose where replies went.
+#[test]
+fn only_the_return_path_the_delivering_server_added_counts() {
+    let mut raw = b"Return-Path: <jwc@school.edu.cn>\r\n".to_vec();
+    raw.extend(submission().header("Return-Path: <victim@evil.example>").build());
+    let (to, reply) = reply_to(&raw);
+    assert_eq!(to, "jwc@school.edu.cn");
+    assert!(!reply.contains("evil.example"));
+}
+
 #[test]
 fn without_return_path_the_from_address_is_the_envelope_sender() {
     let raw = Mail::new("专家推荐+昆明学院+张三")

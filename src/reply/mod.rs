@@ -10,7 +10,7 @@ pub mod transport;
 use chrono::{DateTime, FixedOffset, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use mail_parser::MessageParser;
+use mail_parser::{HeaderName as ParsedHeader, MessageParser};
 use serde::Serialize;
 
 use crate::rules::Rules;
@@ -75,7 +75,14 @@ pub fn recipient(raw: &[u8]) -> Option<String> {
             return Some(rt);
         }
     }
-    let envelope = msg.return_path().as_text().map(|s| s.trim().trim_matches(['<', '>']).trim().to_ascii_lowercase());
+    // The delivering server prepends `Return-Path` (the envelope sender): the topmost one is
+    // the truth; a sender can write another one further down, which mail-parser's
+    // `return_path()` (the last occurrence) would pick.
+    let envelope = msg
+        .header_values(ParsedHeader::ReturnPath)
+        .next()
+        .and_then(|v| v.as_text())
+        .map(|s| s.trim().trim_matches(['<', '>']).trim().to_ascii_lowercase());
     match envelope {
         Some(e) if e.contains('@') => Some(e),
         _ => from.filter(|f| f.contains('@')),
