@@ -519,29 +519,6 @@ fn stats_counts_are_exact() {
     assert!(text.contains("2023-03-15     1") && text.contains("replies: sent 9"), "{text}");
 }
 
-/// A demo mail made fresh for a real server: new sender, Message-ID and Date.
-fn fresh_demo(index: usize, from: &str, unique: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/inbox/cur");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
-    files.sort();
-    let text = String::from_utf8(std::fs::read(&files[index]).unwrap()).unwrap();
-    let mut out = String::new();
-    for line in text.split_inclusive("\r\n") {
-        if line.starts_with("Return-Path:") {
-            continue;
-        } else if line.starts_with("From:") {
-            out.push_str(&format!("From: school <{from}>\r\n"));
-        } else if line.starts_with("Message-ID:") {
-            out.push_str(&format!("Message-ID: <{unique}@test.example>\r\n"));
-        } else if line.starts_with("Date:") {
-            out.push_str(&format!("Date: {}\r\n", chrono::Utc::now().to_rfc2822()));
-        } else {
-            out.push_str(line);
-        }
-    }
-    out.into_bytes()
-}
-
 #[test]
 fn admin_commands_on_a_real_dovecot_store() {
     use crate::support::mailserver::{MailServer, skip_without_servers};
@@ -570,9 +547,9 @@ fn admin_commands_on_a_real_dovecot_store() {
     .unwrap();
     let c = config.to_str().unwrap();
     // One at a time, so UID 1 is the one missing its scan.
-    server.send(&fresh_demo(2, SCHOOL, "admin-missing-scan"), SCHOOL, OFFICE);
+    server.send(&crate::support::daemon::demo(2, SCHOOL, "admin-missing-scan"), SCHOOL, OFFICE);
     assert!(server.wait_for(OFFICE, "INBOX", 1, Duration::from_secs(60)), "mail delivered");
-    server.send(&fresh_demo(0, SCHOOL, "admin-expert-ok"), SCHOOL, OFFICE);
+    server.send(&crate::support::daemon::demo(0, SCHOOL, "admin-expert-ok"), SCHOOL, OFFICE);
     assert!(server.wait_for(OFFICE, "INBOX", 2, Duration::from_secs(60)), "mail delivered");
     let run = |args: &[&str]| {
         let out = mail_intake(args);

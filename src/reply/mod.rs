@@ -52,16 +52,6 @@ struct AttachmentLine {
     role: &'static str,
 }
 
-fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Form => "电子版表格",
-        Role::SummaryTable => "汇总表",
-        Role::Scan => "盖章扫描件",
-        Role::Report => "总结报告",
-        Role::Other => "其他",
-    }
-}
-
 /// The address the reply goes to: `Reply-To` when it is in the sender's domain (a school's
 /// mail system may route replies to a colleague's box), else the envelope sender
 /// (`Return-Path`), else `From`. Never an address from the body or the attachments.
@@ -245,7 +235,7 @@ pub fn render(v: &Verdict, rules: &Rules) -> Result<String, ReplyError> {
         .attachments
         .iter()
         .filter(|a| a.archive.is_some() || a.role != Role::Other || a.kind != "zip")
-        .map(|a| AttachmentLine { filename: a.filename.clone(), role: role_label(a.role) })
+        .map(|a| AttachmentLine { filename: a.filename.clone(), role: crate::export::words::role(a.role) })
         .collect();
     let error_count = v.errors.len();
     let ctx = minijinja::context! {
