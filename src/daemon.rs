@@ -24,7 +24,7 @@ use crate::intake::{IntakeError, Source, maildir};
 use crate::reply::transport::{SendError, Transport};
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
-use crate::store::{Reply, Store, StoreError, Stored, query};
+use crate::store::{Fetched, Reply, Store, StoreError, Stored, query};
 use crate::validate::{JudgeOptions, add_warning, judge};
 use crate::verdict::{Verdict, WarningCode};
 
@@ -136,11 +136,17 @@ pub async fn run(
 }
 
 /// One full pass: fetch everything new, store it, judge everything stored, mark it.
+///
+/// A pipeline over bounded batches: batch k+1 is fetched while batch k — already committed to
+/// the store — is judged on all cores; each batch is stored in one transaction and its
+/// verdicts (each with its reply) saved in another.
 async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
     let info = source.connect().await?;
     let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
     let mut stored = 0u64;
-    let mut judged = 0u64;
+    // Stored by an earlier run but never judged (it stopped in between).
+    let mut judged = judge_pending(shared).await?;
+    mark(shared, source, &account, &folder, uidvalidity).await?;
     loop {
         let (a, f) = (account.clone(), folder.clone());
         let last = shared.store.call(move |c| Store::cursor(c, &a, &f, uidvalidity)).await?;
@@ -148,18 +154,27 @@ async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64,
         if uids.is_empty() {
             break;
         }
-        for chunk in uids.chunks(shared.cfg.daemon.batch_size) {
-            let fetched = source.fetch(chunk).await?;
-            for f in fetched {
-                let uid = f.location.uid;
-                failpoint("before_store");
-                let (id, new) = shared.store.call(move |c| Store::store_fetched(c, &f)).await?;
-                info!(stage = "store", id, uid, new, "stored raw message");
-                stored += u64::from(new);
-            }
-            // Judge as we go, so a long backlog is answered progressively.
-            judged += judge_pending(shared).await?;
+        let mut chunks = uids.chunks(shared.cfg.daemon.batch_size);
+        let mut to_judge: Vec<ToJudge> = Vec::new();
+        loop {
+            let chunk = chunks.next();
+            let next = if bytes_in_memory(&to_judge) > OVERLAP_MAX_BYTES {
+                // A large batch is judged before the next one is fetched, so that no more
+                // than one of them is in memory at a time.
+                judged += judge_in_order(shared, std::mem::take(&mut to_judge)).await?;
+                fetch_and_store(shared, source, chunk).await?
+            } else {
+                let (next, done) = tokio::join!(
+                    fetch_and_store(shared, source, chunk),
+                    judge_in_order(shared, std::mem::take(&mut to_judge))
+                );
+                judged += done?;
+                next?
+            };
             mark(shared, source, &account, &folder, uidvalidity).await?;
+            let Some((new, batch)) = next else { break };
+            stored += new;
+            to_judge = batch;
         }
     }
     judged += judge_pending(shared).await?;
@@ -169,7 +184,89 @@ async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64,
     Ok((stored, judged))
 }
 
-/// Judges every stored message that has no verdict yet; saves verdict + reply atomically.
+/// A batch being judged while the next is fetched, unless it holds more bytes than this.
+const OVERLAP_MAX_BYTES: usize = 32 << 20;
+
+/// Fetches one chunk of UIDs and stores it (`None` when there is no chunk left).
+async fn fetch_and_store(
+    shared: &Arc<Shared>,
+    source: &mut Source,
+    chunk: Option<&[u32]>,
+) -> Result<Option<(u64, Vec<ToJudge>)>, DaemonError> {
+    let Some(uids) = chunk else { return Ok(None) };
+    let fetched = source.fetch(uids).await?;
+    Ok(Some(store_batch(shared, fetched).await?))
+}
+
+/// Stored messages waiting to be judged, in store order: runs of messages in memory (judged
+/// together, on all cores) and large messages left in the store (judged one at a time).
+enum ToJudge {
+    Batch(Vec<Stored>),
+    Large(i64),
+}
+
+/// Bytes of messages waiting in memory; `usize::MAX` when a large one is among them.
+fn bytes_in_memory(to_judge: &[ToJudge]) -> usize {
+    to_judge.iter().fold(0usize, |sum, p| match p {
+        ToJudge::Batch(b) => sum.saturating_add(b.iter().map(|m| m.raw.len()).sum()),
+        ToJudge::Large(_) => usize::MAX,
+    })
+}
+
+/// Stores a fetched batch in one transaction (the raw bytes before anything else happens);
+/// returns how many were new and the new ones, ready to be judged in order (their bytes
+/// moved, not copied; a large one handed over to the store and read back when its turn
+/// comes). Bytes seen before are not judged again.
+async fn store_batch(shared: &Arc<Shared>, mut fetched: Vec<Fetched>) -> Result<(u64, Vec<ToJudge>), DaemonError> {
+    if fetched.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    failpoint("before_store");
+    let store = shared.store.clone();
+    let (fetched, ids) = tokio::task::spawn_blocking(move || {
+        let ids = store.with(|c| Store::store_batch(c, &mut fetched));
+        (fetched, ids)
+    })
+    .await
+    .map_err(|e| StoreError::Worker(e.to_string()))?;
+    let ids = ids?;
+    let mut to_judge: Vec<ToJudge> = Vec::new();
+    let mut new_count = 0u64;
+    for (f, (id, new)) in fetched.into_iter().zip(ids) {
+        info!(stage = "store", id, uid = f.location.uid, new, "stored raw message");
+        if !new {
+            continue;
+        }
+        new_count += 1;
+        if f.raw.is_empty() {
+            to_judge.push(ToJudge::Large(id));
+            continue;
+        }
+        let m = Stored { id, raw: f.raw, internal_date: f.internal_date };
+        match to_judge.last_mut() {
+            Some(ToJudge::Batch(b)) => b.push(m),
+            _ => to_judge.push(ToJudge::Batch(vec![m])),
+        }
+    }
+    Ok((new_count, to_judge))
+}
+
+/// Judges stored messages in store order.
+async fn judge_in_order(shared: &Arc<Shared>, to_judge: Vec<ToJudge>) -> Result<u64, DaemonError> {
+    let mut judged = 0;
+    for p in to_judge {
+        judged += match p {
+            ToJudge::Batch(batch) => judge_batch(shared, batch).await?,
+            ToJudge::Large(id) => match shared.store.call(move |c| Store::stored(c, id)).await? {
+                Some(m) => judge_batch(shared, vec![m]).await?,
+                None => 0,
+            },
+        };
+    }
+    Ok(judged)
+}
+
+/// Judges every stored message that has no verdict yet (left by an earlier run).
 async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
     let mut judged = 0u64;
     loop {
@@ -177,64 +274,149 @@ async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
         if batch.is_empty() {
             return Ok(judged);
         }
-        for m in batch {
-            let shared2 = shared.clone();
-            let id = m.id;
-            failpoint("before_judge");
-            let outcome = tokio::task::spawn_blocking(move || {
-                let v = judge_stored(&shared2.store, &shared2.rules, &shared2.cfg.limits, &m);
-                let recipient = reply::recipient(&m.raw);
-                let day_ago = Utc::now() - chrono::Duration::hours(24);
-                let recent = match &recipient {
-                    Some(r) => shared2.store.with(|c| Store::replies_to_since(c, r, &day_ago)).unwrap_or(0),
-                    None => 0,
-                };
-                let ctx = ReplyContext {
-                    rules: &shared2.rules,
-                    from: shared2.cfg.transport.from(),
-                    enabled: shared2.cfg.reply.enabled,
-                    reply_since: shared2.reply_since,
-                    recent_to_recipient: recent,
-                    max_per_sender_per_day: shared2.cfg.reply.max_per_sender_per_day,
-                };
-                let arrived =
-                    m.internal_date.or_else(|| v.arrived.as_deref().and_then(|a| DateTime::parse_from_rfc3339(a).ok()));
-                let planned = reply::plan(&m.raw, &v, arrived, &ctx);
-                (v, planned)
+        judged += judge_batch(shared, batch).await?;
+    }
+}
+
+/// What judging one message gave: its verdict and planned reply, or why judging crashed.
+type Outcome = Result<(Verdict, Option<crate::store::NewReply>), String>;
+
+/// Judges a batch of stored messages — the pure judge on all cores — then, in one
+/// transaction and in order, adds what only the register knows (duplicates, the per-sender
+/// reply count), plans each reply and saves each verdict with its reply.
+async fn judge_batch(shared: &Arc<Shared>, batch: Vec<Stored>) -> Result<u64, DaemonError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let shared2 = shared.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        let shared = shared2;
+        failpoint("before_judge");
+        let opts = |m: &Stored| JudgeOptions { arrived: m.internal_date, limits: shared.cfg.limits };
+        let verdicts: Vec<Result<Verdict, String>> = batch
+            .par_iter()
+            .map(|m| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    judge(&format!("message-{}", m.id), &m.raw, &shared.rules, &opts(m))
+                }))
+                .map_err(|_| "judging crashed".to_string())
             })
-            .await;
-            match outcome {
-                Ok((v, planned)) => {
-                    let planned = match planned {
-                        Ok(p) => p,
-                        Err(e) => {
-                            error!(stage = "reply", id, error = %e, "cannot build the reply; the verdict is kept, no reply queued");
-                            None
-                        }
-                    };
-                    info!(
-                        stage = "judge",
-                        id,
-                        message_id = v.message_id.as_deref().unwrap_or(""),
-                        decision = v.decision.as_str(),
-                        kind = v.kind.as_deref().unwrap_or("-"),
-                        errors = ?v.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
-                        "judged"
-                    );
-                    if let Some(r) = &planned {
-                        info!(stage = "reply", id, state = %r.state, to = %r.recipient, reason = r.reason.as_deref().unwrap_or(""), "reply planned");
+            .collect();
+        let mut batch = batch;
+        batch.iter_mut().for_each(release_body);
+        shared.store.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut judged = 0u64;
+            for (m, verdict) in batch.iter().zip(verdicts) {
+                let outcome: Outcome = verdict.and_then(|mut v| {
+                    mark_duplicate(&tx, &shared.rules, m.id, &mut v);
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan_reply(&shared, &tx, m, &v)))
+                        .map(|planned| (v, planned))
+                        .map_err(|_| "planning the reply crashed".to_string())
+                });
+                match outcome {
+                    Ok((v, planned)) => {
+                        log_verdict(m.id, &v, planned.as_ref());
+                        Store::save_verdict_in(&tx, m.id, &v, planned.as_ref())?;
+                        judged += 1;
                     }
-                    shared.store.call(move |c| Store::save_verdict(c, id, &v, planned.as_ref())).await?;
-                    judged += 1;
-                }
-                Err(e) => {
-                    let msg = format!("judging crashed: {e}");
-                    error!(stage = "judge", id, error = %msg, "judging failed; the raw message is kept for reparse");
-                    shared.store.call(move |c| Store::mark_failed(c, id, &msg)).await?;
+                    Err(e) => {
+                        let msg = format!("judging failed: {e}");
+                        error!(stage = "judge", id = m.id, error = %msg, "judging failed; the raw message is kept for reparse");
+                        Store::mark_failed(&tx, m.id, &msg)?;
+                    }
                 }
             }
+            tx.commit()?;
+            Ok(judged)
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Worker(e.to_string()))??;
+    shared.outbox_wake.notify_one();
+    Ok(judged)
+}
+
+/// Once judged, a large message's body is no longer needed: its reply is planned from the
+/// header block. Released before the verdict is saved, because SQLite holds two copies of the
+/// row while it updates the message's state. Kept whole unless the header block alone reads
+/// the same (Message-ID, References, recipient); without a Message-ID the reply's id comes
+/// from the hash of the whole message, so it is kept whole then too.
+fn release_body(m: &mut Stored) {
+    if m.raw.len() < crate::store::LARGE_MESSAGE_BYTES {
+        return;
+    }
+    let Some(end) = header_block_end(&m.raw) else { return };
+    let reads = |raw: &[u8]| {
+        let h = mail_parser::MessageParser::new().parse_headers(raw);
+        let id = h.as_ref().and_then(|h| h.message_id().map(str::to_string));
+        let refs = h.as_ref().and_then(|h| h.references().as_text_list().map(|l| l.join(" ")));
+        (id, refs, reply::recipient(raw))
+    };
+    let whole = reads(&m.raw);
+    if whole.0.is_some() && reads(&m.raw[..end]) == whole {
+        m.raw.truncate(end);
+        m.raw.shrink_to_fit();
+    }
+}
+
+/// Where the header block ends: just after the first empty line that follows a header line.
+fn header_block_end(raw: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    let mut seen_header = false;
+    for (i, _) in raw.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        let line = &raw[start..i];
+        if line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
+            if seen_header {
+                return Some(i + 1);
+            }
+        } else {
+            seen_header = true;
         }
-        shared.outbox_wake.notify_one();
+        start = i + 1;
+    }
+    None
+}
+
+/// The reply a verdict deserves, counted against what the register already holds.
+fn plan_reply(shared: &Shared, conn: &rusqlite::Connection, m: &Stored, v: &Verdict) -> Option<crate::store::NewReply> {
+    let recipient = reply::recipient(&m.raw);
+    let day_ago = Utc::now() - chrono::Duration::hours(24);
+    let recent = match &recipient {
+        Some(r) => Store::replies_to_since(conn, r, &day_ago).unwrap_or(0),
+        None => 0,
+    };
+    let ctx = ReplyContext {
+        rules: &shared.rules,
+        from: shared.cfg.transport.from(),
+        enabled: shared.cfg.reply.enabled,
+        reply_since: shared.reply_since,
+        recent_to_recipient: recent,
+        max_per_sender_per_day: shared.cfg.reply.max_per_sender_per_day,
+    };
+    let arrived = m.internal_date.or_else(|| v.arrived.as_deref().and_then(|a| DateTime::parse_from_rfc3339(a).ok()));
+    match reply::plan(&m.raw, v, arrived, &ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            error!(stage = "reply", id = m.id, error = %e, "cannot build the reply; the verdict is kept, no reply queued");
+            None
+        }
+    }
+}
+
+fn log_verdict(id: i64, v: &Verdict, planned: Option<&crate::store::NewReply>) {
+    info!(
+        stage = "judge",
+        id,
+        message_id = v.message_id.as_deref().unwrap_or(""),
+        decision = v.decision.as_str(),
+        kind = v.kind.as_deref().unwrap_or("-"),
+        errors = ?v.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+        "judged"
+    );
+    if let Some(r) = planned {
+        info!(stage = "reply", id, state = %r.state, to = %r.recipient, reason = r.reason.as_deref().unwrap_or(""), "reply planned");
     }
 }
 
@@ -244,17 +426,26 @@ async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
 pub fn judge_stored(store: &Store, rules: &Rules, limits: &crate::limits::Limits, m: &Stored) -> Verdict {
     let opts = JudgeOptions { arrived: m.internal_date, limits: *limits };
     let mut v = judge(&format!("message-{}", m.id), &m.raw, rules, &opts);
-    if let Some(key) = query::submission_key(&v) {
+    let _ = store.with(|c| {
+        mark_duplicate(c, rules, m.id, &mut v);
+        Ok(())
+    });
+    v
+}
+
+/// Adds `duplicate_submission` when the register holds an earlier submission with the same
+/// key (school and expert/category).
+fn mark_duplicate(conn: &rusqlite::Connection, rules: &Rules, id: i64, v: &mut Verdict) {
+    if let Some(key) = query::submission_key(v) {
         let mine = v.arrived.clone().unwrap_or_default();
-        let earlier = store.with(|c| query::same_key(c, &key, m.id)).unwrap_or_default();
-        if earlier.iter().any(|(id, arrived)| match arrived {
-            Some(a) => a.as_str() < mine.as_str() || (a.as_str() == mine.as_str() && *id < m.id),
-            None => *id < m.id,
+        let earlier = query::same_key(conn, &key, id).unwrap_or_default();
+        if earlier.iter().any(|(other, arrived)| match arrived {
+            Some(a) => a.as_str() < mine.as_str() || (a.as_str() == mine.as_str() && *other < id),
+            None => *other < id,
         }) {
-            add_warning(&mut v, WarningCode::DuplicateSubmission, rules);
+            add_warning(v, WarningCode::DuplicateSubmission, rules);
         }
     }
-    v
 }
 
 /// Sets our keyword (and one naming the decision) on judged messages.
@@ -526,6 +717,10 @@ async fn outbox_loop(
         resolve_ambiguous(&shared, &mut sent).await?;
         total += drain_outbox(&shared, &transport, &mut sent, false).await?;
         let next = shared.store.call(|c| Store::next_due(c)).await?;
+        if next.is_some_and(|t| t <= Utc::now()) {
+            // More replies are due already (a page was sent): go on without waiting.
+            continue;
+        }
         let oldest_sending = shared.store.call(|c| Store::oldest_sending(c)).await?;
         let check_at = oldest_sending
             .map(|t| t + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default());

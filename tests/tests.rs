@@ -4,6 +4,7 @@ mod support;
 
 mod admin;
 mod autoresponder;
+mod bench_smoke;
 mod check_cli;
 mod corpus;
 mod crash;

@@ -30,6 +30,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     let options = |password: Option<String>| lopdf::LoadOptions {
         password,
         max_decompressed_size: Some(limit),
+        filter: Some(stub_image_data),
         ..lopdf::LoadOptions::default()
     };
     let mut doc = Document::load_mem_with_options(bytes, options(None)).map_err(|e| match e {
@@ -82,6 +83,19 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     facts.text = crate::text::clip(facts.text.trim(), MAX_TEXT_CHARS);
     facts.scanned = inspected > 0 && pages_with_images == inspected && text_chars < 20 * inspected;
     Ok(facts)
+}
+
+/// Scans are recognised, not read: an image's data is replaced by a one-byte stub as the
+/// object is loaded, so a 50 MB scan is not held a second time inside lopdf. (Not emptied:
+/// lopdf reads an empty stream's content again from the file at the end of loading.)
+fn stub_image_data(id: lopdf::ObjectId, object: &mut Object) -> Option<(lopdf::ObjectId, Object)> {
+    if let Object::Stream(stream) = object
+        && stream.dict.get(b"Subtype").and_then(|s| s.as_name()).is_ok_and(|n| n == b"Image")
+        && stream.content.len() > 1
+    {
+        stream.content = vec![0];
+    }
+    Some((id, Object::Null))
 }
 
 fn page_has_image(doc: &Document, page: lopdf::ObjectId) -> bool {

@@ -204,27 +204,29 @@ impl ImapSource {
         let set = uid_set(uids);
         let t = self.timeout * 4;
         let session = self.session()?;
-        let fetches: Vec<async_imap::types::Fetch> = timed(t, "UID FETCH", async {
-            let stream = session.uid_fetch(&set, "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])").await?;
-            stream.try_collect::<Vec<_>>().await
+        // Each response is turned into a `Fetched` (one copy of the body) and dropped as it
+        // arrives, so a batch is held once, not twice.
+        let mut out = Vec::with_capacity(uids.len());
+        timed(t, "UID FETCH", async {
+            let mut stream = session.uid_fetch(&set, "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])").await?;
+            while let Some(f) = stream.try_next().await? {
+                let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+                out.push(Fetched {
+                    location: Location {
+                        account: info.account.clone(),
+                        folder: info.folder.clone(),
+                        uidvalidity: info.uidvalidity,
+                        uid,
+                    },
+                    internal_date: f.internal_date(),
+                    flags: f.flags().map(|fl| flag_text(&fl)).collect(),
+                    raw: body.to_vec(),
+                });
+            }
+            Ok::<_, async_imap::error::Error>(())
         })
         .await?;
         drain_unsolicited(session);
-        let mut out = Vec::new();
-        for f in fetches {
-            let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
-            out.push(Fetched {
-                location: Location {
-                    account: info.account.clone(),
-                    folder: info.folder.clone(),
-                    uidvalidity: info.uidvalidity,
-                    uid,
-                },
-                internal_date: f.internal_date(),
-                flags: f.flags().map(|fl| flag_text(&fl)).collect(),
-                raw: body.to_vec(),
-            });
-        }
         out.sort_by_key(|f| f.location.uid);
         Ok(out)
     }

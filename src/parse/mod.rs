@@ -117,11 +117,12 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         mail.problems.push("邮件的 MIME 结构无法解析，只读取了邮件头".into());
         catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse_headers(raw))).ok().flatten()
     });
-    let Some(msg) = parsed else {
+    let Some(mut msg) = parsed else {
         mail.problems.push("the file is not a MIME message (no headers could be read)".into());
         return mail;
     };
-    let msg_raw = msg.raw_message();
+    // The parsed message borrows `raw`: header offsets point into it.
+    let msg_raw = raw;
 
     for h in msg.headers() {
         let name = h.name().to_ascii_lowercase();
@@ -175,7 +176,9 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     mail.body_text = body;
 
     // Attachments.
-    for (n, part) in msg.attachments().enumerate() {
+    let attachment_ids: Vec<usize> = msg.attachments.iter().map(|&id| id as usize).collect();
+    for (n, id) in attachment_ids.into_iter().enumerate() {
+        let Some(part) = msg.parts.get(id) else { continue };
         if n >= limits.max_parts {
             mail.problems.push(format!("more than {} attachments; the rest were not read", limits.max_parts));
             break;
@@ -208,7 +211,7 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         let filename = part_filename(part, msg_raw);
         let inline = part.content_disposition().map(|d| !d.is_attachment()).unwrap_or(true);
         let has_content_id = part.content_id().is_some();
-        let bytes = part.contents().to_vec();
+        let bytes = take_contents(&mut msg.parts[id]);
         if ctype.starts_with("text/") && filename.is_none() {
             // A body part mail-parser listed as attachment (e.g. a second text part): keep the text.
             let text = String::from_utf8_lossy(&bytes);
@@ -236,6 +239,18 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         );
     }
     mail
+}
+
+/// A part's decoded content, taken out of the parsed message: no copy when mail-parser
+/// decoded it into its own buffer (base64, quoted-printable), so a large attachment is held
+/// once, not twice.
+fn take_contents(part: &mut MessagePart) -> Vec<u8> {
+    match std::mem::replace(&mut part.body, PartType::Multipart(Vec::new())) {
+        PartType::Text(t) | PartType::Html(t) => t.into_owned().into_bytes(),
+        PartType::Binary(b) | PartType::InlineBinary(b) => b.into_owned(),
+        PartType::Message(m) => m.raw_message().to_vec(),
+        PartType::Multipart(_) => Vec::new(),
+    }
 }
 
 /// The decoded file name of a part: mail-parser's reading unless it is lossy, else our own

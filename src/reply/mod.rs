@@ -145,7 +145,8 @@ fn build(
     if let Some(id) = &original_id {
         references.push(id.clone());
     }
-    let sha = crate::store::sha256_hex(raw);
+    // The hash of the whole message is the basis only when it has no Message-ID of its own.
+    let sha = if original_id.is_none() { crate::store::sha256_hex(raw) } else { String::new() };
     let from_text = office.to_string();
     let message_id = reply_message_id(original_id.as_deref(), &sha, v, &from_text);
     let prefix = match v.decision {

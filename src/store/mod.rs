@@ -173,34 +173,42 @@ impl Store {
     /// id and whether the raw bytes were new (the same bytes seen again are not stored twice).
     pub fn store_fetched(conn: &mut Connection, f: &Fetched) -> Result<(i64, bool)> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sha = sha256_hex(&f.raw);
-        let existing: Option<i64> =
-            tx.query_row("SELECT id FROM messages WHERE sha256 = ?1", [&sha], |r| r.get(0)).optional()?;
-        let (id, new) = match existing {
-            Some(id) => (id, false),
-            None => {
-                let message_id = message_id_of(&f.raw);
-                tx.execute(
-                    "INSERT INTO messages (sha256, raw, size, message_id, internal_date, stored_at, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'stored')",
-                    params![sha, f.raw, f.raw.len() as i64, message_id, f.internal_date.map(|d| d.to_rfc3339()), now()],
-                )?;
-                (tx.last_insert_rowid(), true)
-            }
-        };
-        let l = &f.location;
-        tx.execute(
-            "INSERT OR IGNORE INTO locations (account, folder, uidvalidity, uid, message, flags)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![l.account, l.folder, l.uidvalidity, l.uid, id, f.flags.join(" ")],
-        )?;
-        tx.execute(
-            "INSERT INTO cursors (account, folder, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(account, folder, uidvalidity) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at",
-            params![l.account, l.folder, l.uidvalidity, l.uid, now()],
-        )?;
+        let stored = store_one(&tx, f, None)?;
         tx.commit()?;
-        Ok((id, new))
+        Ok(stored)
+    }
+
+    /// Stores a batch of fetched messages and where each was seen, in one transaction (all or
+    /// none: after a crash the whole batch is fetched again). Returns, in order, each message's
+    /// id and whether its raw bytes were new.
+    ///
+    /// A raw message of [`LARGE_MESSAGE_BYTES`] or more is handed over to SQLite and its
+    /// `raw` left empty in `batch` (so it is never held by us and by SQLite at once); read it
+    /// back with [`Store::stored`] to judge it.
+    pub fn store_batch(conn: &mut Connection, batch: &mut [Fetched]) -> Result<Vec<(i64, bool)>> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stored = Vec::with_capacity(batch.len());
+        for f in batch.iter_mut() {
+            let mut raw = std::mem::take(&mut f.raw);
+            let one = store_one(&tx, f, Some(&mut raw));
+            f.raw = raw;
+            stored.push(one?);
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// One stored message by id (large raw messages read piece by piece into one buffer).
+    pub fn stored(conn: &Connection, id: i64) -> Result<Option<Stored>> {
+        let row = conn
+            .query_row("SELECT internal_date FROM messages WHERE id = ?1", [id], |r| r.get::<_, Option<String>>(0))
+            .optional()?;
+        let Some(date) = row else { return Ok(None) };
+        Ok(Some(Stored {
+            id,
+            raw: read_raw(conn, id)?,
+            internal_date: date.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()),
+        }))
     }
 
     /// The highest UID stored for a mailbox generation (0 when none).
@@ -215,31 +223,57 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Messages stored but not judged yet (oldest first).
+    /// Messages stored but not judged yet (oldest first). Large raw messages are read piece by
+    /// piece into one buffer (SQLite would otherwise hold a second copy while handing it over).
     pub fn unjudged(conn: &Connection, limit: usize) -> Result<Vec<Stored>> {
         let mut st = conn.prepare_cached(
-            "SELECT id, raw, internal_date FROM messages WHERE state = 'stored' ORDER BY id LIMIT ?1",
+            "SELECT id, internal_date, size, CASE WHEN size < ?2 THEN raw END FROM messages
+             WHERE state = 'stored' ORDER BY id LIMIT ?1",
         )?;
-        let rows = st.query_map([limit as i64], |r| {
-            Ok(Stored {
-                id: r.get(0)?,
-                raw: r.get(1)?,
-                internal_date: r.get::<_, Option<String>>(2)?.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()),
-            })
+        let rows = st.query_map(params![limit as i64, STREAM_BLOB_BYTES as i64], |r| {
+            Ok((
+                Stored {
+                    id: r.get(0)?,
+                    raw: r.get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default(),
+                    internal_date: r.get::<_, Option<String>>(1)?.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()),
+                },
+                r.get::<_, i64>(2)?,
+            ))
         })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut m, size) = row?;
+            if size as usize >= STREAM_BLOB_BYTES {
+                m.raw = read_raw(conn, m.id)?;
+            }
+            out.push(m);
+        }
+        Ok(out)
     }
 
     /// Stores a verdict, its experts and its reply in one transaction; marks bounced replies.
     pub fn save_verdict(conn: &mut Connection, message: i64, v: &Verdict, reply: Option<&NewReply>) -> Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_verdict(&tx, message, v)?;
+        Store::save_verdict_in(&tx, message, v, reply)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// [`Store::save_verdict`] inside the caller's transaction (the daemon saves a batch of
+    /// verdicts, each with its reply, in one).
+    pub fn save_verdict_in(
+        tx: &rusqlite::Transaction,
+        message: i64,
+        v: &Verdict,
+        reply: Option<&NewReply>,
+    ) -> Result<()> {
+        write_verdict(tx, message, v)?;
         if let Some(r) = reply {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO replies (message, kind, recipient, subject, reply_message_id, raw, state, reason, created_at, next_attempt_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![message, r.kind, r.recipient, r.subject, r.reply_message_id, r.raw, r.state, r.reason, now()],
-            )?;
+            )?
+            .execute(params![message, r.kind, r.recipient, r.subject, r.reply_message_id, r.raw, r.state, r.reason, now()])?;
         }
         for id in &v.bounced_ids {
             tx.execute(
@@ -247,8 +281,7 @@ impl Store {
                 [id],
             )?;
         }
-        tx.execute("UPDATE messages SET state = 'judged', error = NULL WHERE id = ?1", [message])?;
-        tx.commit()?;
+        tx.prepare_cached("UPDATE messages SET state = 'judged', error = NULL WHERE id = ?1")?.execute([message])?;
         Ok(())
     }
 
@@ -468,6 +501,76 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?)
     }
+}
+
+/// Raw messages at least this big are read back from the store piece by piece (incremental
+/// blob I/O) rather than as one value, which SQLite would copy once more on the way.
+const STREAM_BLOB_BYTES: usize = 1 << 20;
+
+/// Raw messages at least this big are handed over to SQLite by [`Store::store_batch`] (the
+/// caller's copy is released before the row is written) and judged one at a time.
+pub const LARGE_MESSAGE_BYTES: usize = 16 << 20;
+
+/// One message and its location, inside the caller's transaction. The raw bytes are `f.raw`,
+/// or `owned` when given: then a large message is bound, and `owned` emptied before SQLite
+/// writes the row (SQLite builds the row from its own copy), so the message is held twice,
+/// not three times, meanwhile.
+fn store_one(tx: &rusqlite::Transaction, f: &Fetched, owned: Option<&mut Vec<u8>>) -> Result<(i64, bool)> {
+    let raw: &[u8] = match &owned {
+        Some(v) => v,
+        None => &f.raw,
+    };
+    let sha = sha256_hex(raw);
+    let existing: Option<i64> =
+        tx.prepare_cached("SELECT id FROM messages WHERE sha256 = ?1")?.query_row([&sha], |r| r.get(0)).optional()?;
+    let (id, new) = match existing {
+        Some(id) => (id, false),
+        None => {
+            let message_id = message_id_of(raw);
+            let date = f.internal_date.map(|d| d.to_rfc3339());
+            let size = raw.len() as i64;
+            let sql = "INSERT INTO messages (sha256, raw, size, message_id, internal_date, stored_at, state)
+                       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'stored')";
+            match owned {
+                Some(owned) if owned.len() >= LARGE_MESSAGE_BYTES => {
+                    // Rare: not worth a place in the statement cache.
+                    let mut st = tx.prepare(sql)?;
+                    st.raw_bind_parameter(1, &sha)?;
+                    st.raw_bind_parameter(2, owned.as_slice())?;
+                    st.raw_bind_parameter(3, size)?;
+                    st.raw_bind_parameter(4, &message_id)?;
+                    st.raw_bind_parameter(5, &date)?;
+                    st.raw_bind_parameter(6, now())?;
+                    *owned = Vec::new();
+                    st.raw_execute()?;
+                }
+                _ => {
+                    tx.prepare_cached(sql)?.execute(params![sha, raw, size, message_id, date, now()])?;
+                }
+            }
+            (tx.last_insert_rowid(), true)
+        }
+    };
+    let l = &f.location;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO locations (account, folder, uidvalidity, uid, message, flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![l.account, l.folder, l.uidvalidity, l.uid, id, f.flags.join(" ")])?;
+    tx.prepare_cached(
+        "INSERT INTO cursors (account, folder, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(account, folder, uidvalidity) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at",
+    )?
+    .execute(params![l.account, l.folder, l.uidvalidity, l.uid, now()])?;
+    Ok((id, new))
+}
+
+/// A raw message read piece by piece into one buffer of its size.
+fn read_raw(conn: &Connection, id: i64) -> Result<Vec<u8>> {
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "messages", "raw", id, true)?;
+    let mut raw = vec![0u8; blob.len()];
+    blob.read_at_exact(&mut raw, 0)?;
+    Ok(raw)
 }
 
 fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Result<()> {
