@@ -22,14 +22,14 @@ use std::process::ExitCode;
 use support::mailserver::{MailServer, skip_without_servers};
 
 const USAGE: &str = "usage: cargo bench --bench daemon -- [--mails N (2000)] [--latency N (200)] [--big-mb MB (50)] \
-[--rounds R (20)] [--judge-generated N (200)] [--only latency,backlog,big,judge] [--binary PATH] [--quiet] | --write-samples DIR N | --write-big FILE MB";
+[--rounds R (200)] [--judge-generated N (200)] [--only latency,backlog,big,judge] [--binary PATH] [--quiet] | --write-samples DIR N | --write-big FILE MB";
 
 fn main() -> ExitCode {
     let mut opts = harness::Options {
         mails: 2000,
         latency: 200,
         big_mb: 50,
-        judge_rounds: 20,
+        judge_rounds: 200,
         judge_generated: 200,
         binary: env!("CARGO_BIN_EXE_mail-intake").into(),
         verbose: true,
