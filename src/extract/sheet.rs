@@ -141,7 +141,7 @@ fn check_xls(bytes: &[u8], limits: &Limits) -> Result<(), String> {
         CapError::Io(e) => format!("Excel 文件已损坏（{e}）"),
     })?;
     if biff_malformed(&data) {
-        return Err("Excel 97-2003 文件已损坏（名称记录不完整），未读取".into());
+        return Err("Excel 97-2003 文件已损坏（工作簿记录不完整），未读取".into());
     }
     let area = biff_area(&data);
     if area > MAX_GRID_CELLS {
@@ -150,14 +150,25 @@ fn check_xls(bytes: &[u8], limits: &Limits) -> Result<(), String> {
     Ok(())
 }
 
-/// Records calamine indexes without checking their length (found by fuzzing: a `Lbl`
-/// record shorter than its fixed part made it index out of bounds).
+/// Records calamine indexes without checking them (found by fuzzing): a `Lbl` record shorter
+/// than its fixed part, a `BoundSheet` whose sheet position lies past the end of the stream.
 fn biff_malformed(data: &[u8]) -> bool {
     let mut pos = 0usize;
     while let (Some(t), Some(l)) = (data.get(pos..pos + 2), data.get(pos + 2..pos + 4)) {
         let (typ, len) = (u16::from_le_bytes([t[0], t[1]]), usize::from(u16::from_le_bytes([l[0], l[1]])));
-        if typ == 0x0018 && len < 15 {
-            return true;
+        let body = data.get(pos + 4..).unwrap_or_default();
+        match typ {
+            0x0018 if len < 15 => return true,
+            0x0085 => match body.get(..4) {
+                Some(p) if len >= 4 => {
+                    let sheet_at = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) as usize;
+                    if sheet_at >= data.len() {
+                        return true;
+                    }
+                }
+                _ => return true,
+            },
+            _ => {}
         }
         pos += 4 + len;
     }
@@ -282,19 +293,27 @@ mod tests {
         assert!(biff_area(&far) > MAX_GRID_CELLS);
     }
 
-    /// Fuzzing finding (sheet): a short `Lbl` record made calamine index out of bounds.
-    #[test]
-    fn a_short_name_record_is_refused_before_calamine() {
+    fn workbook(records: &[Vec<u8>]) -> Vec<u8> {
         use std::io::Write as _;
         let mut stream = record(0x0809, &[0, 6, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        stream.extend(record(0x0018, &[0, 0, 0, 9]));
+        stream.extend(records.concat());
         stream.extend(record(0x000A, &[]));
         let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).expect("cfb");
         cf.create_stream("/Workbook").and_then(|mut s| s.write_all(&stream)).expect("stream");
         cf.flush().expect("flush");
-        let bytes = cf.into_inner().into_inner();
-        let err = read(&bytes, &Limits::default()).expect_err("refused");
-        assert!(err.contains("已损坏"), "{err}");
+        cf.into_inner().into_inner()
+    }
+
+    /// Fuzzing findings (sheet): a short `Lbl` record, and a `BoundSheet` pointing past the
+    /// end of the stream, made calamine index out of bounds.
+    #[test]
+    fn records_calamine_trusts_are_checked_first() {
+        let short_name = workbook(&[record(0x0018, &[0, 0, 0, 9])]);
+        let far_sheet = workbook(&[record(0x0085, &[0xff, 0xff, 0, 0, 0, 0, 1, 0, b'S'])]);
+        for bytes in [short_name, far_sheet] {
+            let err = read(&bytes, &Limits::default()).expect_err("refused");
+            assert!(err.contains("已损坏"), "{err}");
+        }
     }
 
     #[test]
