@@ -112,6 +112,13 @@ ALTER TABLE verdicts ADD COLUMN submission_key TEXT;
 ALTER TABLE verdicts ADD COLUMN superseded_by INTEGER;
 CREATE INDEX verdicts_submission_key ON verdicts(submission_key);
 "#,
+    // 4: the daemon asks after every batch which judged messages still lack our keyword, and
+    // after every page of replies which sent ones still lack their Sent copy: partial indexes
+    // hold just those rows, so neither question scans the whole register.
+    r#"
+CREATE INDEX locations_unmarked ON locations(account, folder, uidvalidity, uid) WHERE marked = 0;
+CREATE INDEX replies_unappended ON replies(state) WHERE appended = 0;
+"#,
 ];
 
 /// Brings the schema up to date.
