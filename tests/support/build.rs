@@ -976,7 +976,7 @@ pub fn corrupt_docx() -> Vec<u8> {
 // PDFs and images
 
 /// A PDF from its objects (numbered from 1; object 1 is the catalog), with a correct xref.
-fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+pub fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
