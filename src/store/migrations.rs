@@ -119,6 +119,18 @@ CREATE INDEX verdicts_submission_key ON verdicts(submission_key);
 CREATE INDEX locations_unmarked ON locations(account, folder, uidvalidity, uid) WHERE marked = 0;
 CREATE INDEX replies_unappended ON replies(state) WHERE appended = 0;
 "#,
+    // 5: the raw bytes in a table of their own. In `messages` they sat before the small
+    // columns, so reading or updating a message's state walked (and rewrote) every overflow
+    // page of the message: `list` read the whole register, each verdict re-read its message.
+    // A store made before this copies its messages once (time and free space ~ its size).
+    r#"
+CREATE TABLE raw_messages (
+    message INTEGER PRIMARY KEY REFERENCES messages(id),
+    raw     BLOB NOT NULL
+);
+INSERT INTO raw_messages (message, raw) SELECT id, raw FROM messages;
+ALTER TABLE messages DROP COLUMN raw;
+"#,
 ];
 
 /// Brings the schema up to date.
@@ -131,4 +143,45 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applies the first `n` migrations only (a store made by an older version).
+    fn migrate_to(conn: &mut Connection, n: usize) {
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(n) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+        }
+    }
+
+    #[test]
+    fn raw_bytes_move_to_their_own_table_unchanged() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 4);
+        let raw = b"Subject: x\r\n\r\n\xff\x00body".to_vec();
+        conn.execute(
+            "INSERT INTO messages (id, sha256, raw, size, stored_at, state) VALUES (7, 'h', ?1, ?2, 'now', 'judged')",
+            rusqlite::params![raw, raw.len() as i64],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let moved: Vec<u8> =
+            conn.query_row("SELECT raw FROM raw_messages WHERE message = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(moved, raw);
+        let (state, size): (String, i64) = conn
+            .query_row("SELECT state, size FROM messages WHERE id = 7", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((state.as_str(), size), ("judged", raw.len() as i64));
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('messages')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!columns.iter().any(|c| c == "raw"), "{columns:?}");
+    }
 }

@@ -130,12 +130,15 @@ impl Store {
             create_private_dir(dir).map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
         }
         let existed = path.exists();
-        let conn =
-            Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
         if !existed {
             restrict_file(path);
         }
-        Store::init(conn)
+        let store = Store::init(conn)?;
+        let checkpointer = Connection::open(path).map_err(open_err)?;
+        store.with(|c| start_checkpointer(c, checkpointer))?;
+        Ok(store)
     }
 
     /// An in-memory store (tests).
@@ -173,7 +176,7 @@ impl Store {
     /// id and whether the raw bytes were new (the same bytes seen again are not stored twice).
     pub fn store_fetched(conn: &mut Connection, f: &Fetched) -> Result<(i64, bool)> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = store_one(&tx, f, None)?;
+        let stored = store_one(&tx, f, None, &sha256_hex(&f.raw))?;
         tx.commit()?;
         Ok(stored)
     }
@@ -186,11 +189,16 @@ impl Store {
     /// `raw` left empty in `batch` (so it is never held by us and by SQLite at once); read it
     /// back with [`Store::stored`] to judge it.
     pub fn store_batch(conn: &mut Connection, batch: &mut [Fetched]) -> Result<Vec<(i64, bool)>> {
+        // Hashed on all cores before the write transaction begins.
+        let hashes: Vec<String> = {
+            use rayon::prelude::*;
+            batch.par_iter().map(|f| sha256_hex(&f.raw)).collect()
+        };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stored = Vec::with_capacity(batch.len());
-        for f in batch.iter_mut() {
+        for (f, sha) in batch.iter_mut().zip(&hashes) {
             let mut raw = std::mem::take(&mut f.raw);
-            let one = store_one(&tx, f, Some(&mut raw));
+            let one = store_one(&tx, f, Some(&mut raw), sha);
             f.raw = raw;
             stored.push(one?);
         }
@@ -227,8 +235,9 @@ impl Store {
     /// piece into one buffer (SQLite would otherwise hold a second copy while handing it over).
     pub fn unjudged(conn: &Connection, limit: usize) -> Result<Vec<Stored>> {
         let mut st = conn.prepare_cached(
-            "SELECT id, internal_date, size, CASE WHEN size < ?2 THEN raw END FROM messages
-             WHERE state = 'stored' ORDER BY id LIMIT ?1",
+            "SELECT m.id, m.internal_date, m.size, CASE WHEN m.size < ?2 THEN r.raw END
+             FROM messages m JOIN raw_messages r ON r.message = m.id
+             WHERE m.state = 'stored' ORDER BY m.id LIMIT ?1",
         )?;
         let rows = st.query_map(params![limit as i64, STREAM_BLOB_BYTES as i64], |r| {
             Ok((
@@ -417,6 +426,16 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::sent`] and [`Store::appended`] at once, for a reply whose Sent copy is the
+    /// provider's business.
+    pub fn sent_complete(conn: &Connection, id: i64, response: &str) -> Result<()> {
+        conn.execute(
+            "UPDATE replies SET state = 'sent', sent_at = ?2, last_error = NULL, reason = ?3, appended = 1 WHERE id = ?1",
+            params![id, now(), response],
+        )?;
+        Ok(())
+    }
+
     pub fn retry_later(conn: &Connection, id: i64, error: &str, at: &DateTime<Utc>) -> Result<()> {
         conn.execute(
             "UPDATE replies SET state = 'pending', last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
@@ -514,41 +533,41 @@ pub const LARGE_MESSAGE_BYTES: usize = 16 << 20;
 /// One message and its location, inside the caller's transaction. The raw bytes are `f.raw`,
 /// or `owned` when given: then a large message is bound, and `owned` emptied before SQLite
 /// writes the row (SQLite builds the row from its own copy), so the message is held twice,
-/// not three times, meanwhile.
-fn store_one(tx: &rusqlite::Transaction, f: &Fetched, owned: Option<&mut Vec<u8>>) -> Result<(i64, bool)> {
+/// not three times, meanwhile. `sha` is the hex SHA-256 of the raw bytes.
+fn store_one(tx: &rusqlite::Transaction, f: &Fetched, owned: Option<&mut Vec<u8>>, sha: &str) -> Result<(i64, bool)> {
     let raw: &[u8] = match &owned {
         Some(v) => v,
         None => &f.raw,
     };
-    let sha = sha256_hex(raw);
     let existing: Option<i64> =
-        tx.prepare_cached("SELECT id FROM messages WHERE sha256 = ?1")?.query_row([&sha], |r| r.get(0)).optional()?;
+        tx.prepare_cached("SELECT id FROM messages WHERE sha256 = ?1")?.query_row([sha], |r| r.get(0)).optional()?;
     let (id, new) = match existing {
         Some(id) => (id, false),
         None => {
             let message_id = message_id_of(raw);
             let date = f.internal_date.map(|d| d.to_rfc3339());
             let size = raw.len() as i64;
-            let sql = "INSERT INTO messages (sha256, raw, size, message_id, internal_date, stored_at, state)
-                       VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'stored')";
+            tx.prepare_cached(
+                "INSERT INTO messages (sha256, size, message_id, internal_date, stored_at, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'stored')",
+            )?
+            .execute(params![sha, size, message_id, date, now()])?;
+            let id = tx.last_insert_rowid();
+            let sql = "INSERT INTO raw_messages (message, raw) VALUES (?1, ?2)";
             match owned {
                 Some(owned) if owned.len() >= LARGE_MESSAGE_BYTES => {
                     // Rare: not worth a place in the statement cache.
                     let mut st = tx.prepare(sql)?;
-                    st.raw_bind_parameter(1, &sha)?;
+                    st.raw_bind_parameter(1, id)?;
                     st.raw_bind_parameter(2, owned.as_slice())?;
-                    st.raw_bind_parameter(3, size)?;
-                    st.raw_bind_parameter(4, &message_id)?;
-                    st.raw_bind_parameter(5, &date)?;
-                    st.raw_bind_parameter(6, now())?;
                     *owned = Vec::new();
                     st.raw_execute()?;
                 }
                 _ => {
-                    tx.prepare_cached(sql)?.execute(params![sha, raw, size, message_id, date, now()])?;
+                    tx.prepare_cached(sql)?.execute(params![id, raw])?;
                 }
             }
-            (tx.last_insert_rowid(), true)
+            (id, true)
         }
     };
     let l = &f.location;
@@ -565,9 +584,47 @@ fn store_one(tx: &rusqlite::Transaction, f: &Fetched, owned: Option<&mut Vec<u8>
     Ok((id, new))
 }
 
+/// WAL pages after which a commit asks the checkpointer to copy the WAL back (SQLite's own
+/// automatic checkpoint starts at 1 000).
+const CHECKPOINT_PAGES: i32 = 1000;
+
+/// WAL pages after which a commit checkpoints by itself, in case the checkpointer cannot
+/// keep up (SQLite restarts the WAL only after a complete checkpoint): 256 MiB of 4 KiB pages.
+const CHECKPOINT_INLINE_PAGES: i32 = 65_536;
+
+/// Copies the WAL back into the database on a thread of its own, with its own connection,
+/// instead of inside whichever commit crosses SQLite's automatic-checkpoint size: the
+/// daemon's store and save transactions (one writer, behind one mutex) no longer wait for
+/// the copy and its `fsync`s. The thread sleeps until a commit leaves [`CHECKPOINT_PAGES`]
+/// in the WAL and ends when the store is dropped.
+fn start_checkpointer(conn: &mut Connection, checkpointer: Connection) -> Result<()> {
+    checkpointer.busy_timeout(std::time::Duration::from_secs(10))?;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || {
+            while woken.recv().is_ok() {
+                if let Err(e) = checkpointer.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
+                    tracing::warn!(stage = "store", error = %e, "WAL checkpoint failed; the next one will retry");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Worker(format!("cannot start the checkpoint thread: {e}")))?;
+    conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= CHECKPOINT_INLINE_PAGES {
+            wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE)?;
+        } else if pages >= CHECKPOINT_PAGES {
+            // Full means a wake-up is pending already.
+            let _ = wake.try_send(());
+        }
+        Ok(())
+    }))?;
+    Ok(())
+}
+
 /// A raw message read piece by piece into one buffer of its size.
 fn read_raw(conn: &Connection, id: i64) -> Result<Vec<u8>> {
-    let blob = conn.blob_open(rusqlite::MAIN_DB, "messages", "raw", id, true)?;
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "raw_messages", "raw", id, true)?;
     let mut raw = vec![0u8; blob.len()];
     blob.read_at_exact(&mut raw, 0)?;
     Ok(raw)

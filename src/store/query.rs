@@ -138,7 +138,7 @@ pub fn verdict(conn: &Connection, id: i64) -> Result<Option<Verdict>> {
 
 /// The raw bytes of a message.
 pub fn raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(conn.query_row("SELECT raw FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+    Ok(conn.query_row("SELECT raw FROM raw_messages WHERE message = ?1", [id], |r| r.get(0)).optional()?)
 }
 
 /// Where a message was seen, with its IMAP metadata.
