@@ -569,6 +569,11 @@ impl SentStore {
         }
     }
 
+    /// Whether a sent reply needs a copy from us (the provider files none of its own).
+    pub(crate) fn needs_copy(&self) -> bool {
+        !matches!(self, SentStore::Imap { append: false, .. })
+    }
+
     /// Appends our copy (unless the provider files its own at acceptance).
     pub(crate) async fn append(&mut self, message_id: &str, raw: &[u8]) -> Result<(), IntakeError> {
         match self {
@@ -676,9 +681,15 @@ async fn send_one(
     match transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await {
         Ok(response) => {
             failpoint("after_smtp_accept");
-            shared.store.call(move |c| Store::sent(c, id, &response)).await?;
-            info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
-            append_copy(shared, sent, r).await?;
+            if sent.needs_copy() {
+                shared.store.call(move |c| Store::sent(c, id, &response)).await?;
+                info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
+                append_copy(shared, sent, r).await?;
+            } else {
+                // The provider files its own copy: nothing left to do after this one write.
+                shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
+                info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
+            }
             Ok(true)
         }
         Err(SendError::Permanent(e)) => {

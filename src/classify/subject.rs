@@ -178,15 +178,25 @@ fn strip_noise(part: &str, rules: &Rules) -> String {
     let mut p = part.trim().to_string();
     loop {
         let before = p.clone();
+        // The key of `p`, recomputed only when `p` changes (this runs for every part of
+        // every subject, against every noise word).
+        let mut k = key(&p);
         for n in &rules.subject.noise {
-            if n.chars().count() < 2 {
+            let n_chars = n.chars().count();
+            if n_chars < 2 {
                 continue;
             }
-            let k = key(&p);
-            if k.starts_with(n.as_str()) && k.chars().count() > n.chars().count() + 1 {
-                p = k[n.len()..].to_string();
-            } else if k.ends_with(n.as_str()) && k.chars().count() > n.chars().count() + 1 {
-                p = k[..k.len() - n.len()].to_string();
+            let longer = k.chars().count() > n_chars + 1;
+            let stripped = if longer && k.starts_with(n.as_str()) {
+                Some(k[n.len()..].to_string())
+            } else if longer && k.ends_with(n.as_str()) {
+                Some(k[..k.len() - n.len()].to_string())
+            } else {
+                None
+            };
+            if let Some(s) = stripped {
+                p = s;
+                k = key(&p);
             }
         }
         if p == before {

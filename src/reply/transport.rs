@@ -101,23 +101,30 @@ impl Transport {
                 let path = dir.join(format!("{name}.eml"));
                 let tmp = dir.join(format!(".{name}.tmp"));
                 // Replies name schools' staff and experts: the folder and files are owner-only.
-                let write = async {
-                    let mut folder = tokio::fs::DirBuilder::new();
+                // One trip to the blocking pool for the whole write, not one per call.
+                let (dir2, tmp2, path2, raw2) = (dir.clone(), tmp.clone(), path.clone(), raw.to_vec());
+                let write = move || -> std::io::Result<()> {
+                    use std::io::Write;
+                    let mut folder = std::fs::DirBuilder::new();
                     folder.recursive(true);
                     #[cfg(unix)]
-                    folder.mode(0o700);
-                    folder.create(dir).await?;
-                    let mut file = tokio::fs::OpenOptions::new();
+                    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+                    folder.create(&dir2)?;
+                    let mut file = std::fs::OpenOptions::new();
                     file.write(true).create(true).truncate(true);
                     #[cfg(unix)]
-                    file.mode(0o600);
-                    let mut f = file.open(&tmp).await?;
-                    tokio::io::AsyncWriteExt::write_all(&mut f, raw).await?;
-                    f.sync_all().await?;
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+                    let mut f = file.open(&tmp2)?;
+                    f.write_all(&raw2)?;
+                    f.sync_all()?;
                     drop(f);
-                    tokio::fs::rename(&tmp, &path).await
+                    std::fs::rename(&tmp2, &path2)
                 };
-                write.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
+                tokio::task::spawn_blocking(write)
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r)
+                    .map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
                 Ok(format!("written to {}", path.display()))
             }
             Transport::Smtp { transport, timeout } => {
