@@ -643,10 +643,14 @@ async fn drain_outbox(
         if due.is_empty() {
             return Ok(count);
         }
+        let mut accepted = None;
         for r in due {
-            if send_one(shared, transport, sent, &r).await? {
+            if send_one(shared, transport, sent, &r, &mut accepted).await? {
                 count += 1;
             }
+        }
+        if let Some((id, response)) = accepted {
+            shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
         }
         if !until_empty {
             return Ok(count);
@@ -668,14 +672,33 @@ async fn append_copy(shared: &Arc<Shared>, sent: &mut SentStore, r: &Reply) -> R
 }
 
 /// One reply: `sending` → SMTP → `sent` (→ Sent folder), or back to `pending` / `failed`.
+///
+/// `accepted` carries a reply the server accepted whose `sent` is still to be written (when
+/// the provider files the Sent copy, nothing else follows it): it is written in the same
+/// transaction as this reply's `sending`, one write per reply instead of two. Until then it
+/// reads `sending`, as after a crash between the server's answer and our write: such a row
+/// is looked up in the Sent folder.
 async fn send_one(
     shared: &Arc<Shared>,
     transport: &Transport,
     sent: &mut SentStore,
     r: &Reply,
+    accepted: &mut Option<(i64, String)>,
 ) -> Result<bool, DaemonError> {
     let id = r.id;
-    shared.store.call(move |c| Store::begin_send(c, id)).await?;
+    let previous = accepted.take();
+    shared
+        .store
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some((previous, response)) = &previous {
+                Store::sent_complete(&tx, *previous, response)?;
+            }
+            Store::begin_send(&tx, id)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
     failpoint("before_smtp");
     let from = shared.cfg.transport.from().to_string();
     match transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await {
@@ -686,8 +709,8 @@ async fn send_one(
                 info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
                 append_copy(shared, sent, r).await?;
             } else {
-                // The provider files its own copy: nothing left to do after this one write.
-                shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
+                // The provider files its own copy: `sent` is written with the next claim.
+                *accepted = Some((id, response));
                 info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
             }
             Ok(true)
