@@ -139,6 +139,13 @@ impl<'x> MessageStream<'x> {
     pub fn is_eof(&mut self) -> bool {
         self.iter.peek().is_none()
     }
+
+    /// Full internal state (`pos`, `restore_pos`, bytes left in `iter`), for tests that
+    /// check a rewritten decoder leaves the stream exactly as the original did.
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> (usize, usize, usize) {
+        (self.pos, self.restore_pos, self.iter.len())
+    }
 }
 
 impl<'x> Iterator for MessageStream<'x> {
