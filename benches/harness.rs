@@ -73,6 +73,10 @@ pub struct Backlog {
     pub peak_rss: u64,
     /// CPU time (user + system) of the daemon process over the run.
     pub cpu: Duration,
+    /// CPU time of the whole machine (every process: the mail server, the daemon, anything
+    /// else running) over each bare FETCH, and over the daemon's run.
+    pub bare_fetch_machine_cpu: Vec<Duration>,
+    pub machine_cpu: Duration,
     /// Store counts after the run: (messages, judged, failed, replies sent).
     pub counts: (i64, i64, i64, i64),
     /// `.eml` files in the outbox.
@@ -202,7 +206,9 @@ fn backlog(opts: &Options, server: &MailServer, dir: &Path) -> Backlog {
     progress(opts, &format!("backlog: {} mails, {:.1} MB appended in {:.1?}", opts.mails, mb(bytes), fill_time));
 
     let mut out = Backlog { mails: opts.mails, bytes, fill: fill_time, ..Backlog::default() };
+    let cpu0 = machine_cpu();
     let (d, n, b) = bare_fetch(server, folder);
+    out.bare_fetch_machine_cpu.push(machine_cpu().saturating_sub(cpu0));
     progress(opts, &format!("backlog: bare FETCH {d:.2?} ({n} messages)"));
     out.bare_fetch.push(d);
     (out.bare_fetch_messages, out.bare_fetch_bytes) = (n, b);
@@ -210,10 +216,12 @@ fn backlog(opts: &Options, server: &MailServer, dir: &Path) -> Backlog {
     let outbox = dir.join("outbox");
     let config = write_config(server, dir, folder, Replies::Files(outbox.clone()));
     let t = Instant::now();
+    let cpu0 = machine_cpu();
     let mut daemon = Daemon::start(&opts.binary, &config, &dir.join("daemon.log"));
     let store = dir.join("store.sqlite3");
     let counts = wait_until_done(&store, opts.mails, &mut daemon, opts);
     out.daemon = t.elapsed();
+    out.machine_cpu = machine_cpu().saturating_sub(cpu0);
     out.peak_rss = daemon.peak_rss();
     out.cpu = daemon.cpu();
     daemon.stop();
@@ -221,7 +229,9 @@ fn backlog(opts: &Options, server: &MailServer, dir: &Path) -> Backlog {
     out.reply_files = eml_files(&outbox);
     progress(opts, &format!("backlog: daemon {:.2?}, peak RSS {:.1} MiB", out.daemon, mib(out.peak_rss)));
 
+    let cpu0 = machine_cpu();
     let (d, _, _) = bare_fetch(server, folder);
+    out.bare_fetch_machine_cpu.push(machine_cpu().saturating_sub(cpu0));
     progress(opts, &format!("backlog: bare FETCH again {d:.2?}"));
     out.bare_fetch.push(d);
     out
@@ -616,6 +626,17 @@ fn fill(server: &MailServer, folder: &str, n: usize, make: impl Fn(usize) -> Vec
 /// A bare `UID FETCH 1:* BODY.PEEK[]` of the folder on a fresh plain-TCP connection (the
 /// daemon's connection type): login to the last byte of the answer. Returns (time,
 /// messages, bytes).
+/// CPU time the whole machine has spent so far (every CPU, every process: `/proc/stat`'s
+/// user, nice, system, irq, softirq and steal), at USER_HZ (10 ms) resolution.
+fn machine_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let first = stat.lines().next().unwrap_or("");
+    let fields: Vec<u64> = first.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy: u64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| fields.get(i)).sum();
+    Duration::from_millis(busy * 10)
+}
+
 fn bare_fetch(server: &MailServer, folder: &str) -> (Duration, usize, u64) {
     let t = Instant::now();
     let mut imap = RawImap::login(server, OFFICE).expect("IMAP login for FETCH");
@@ -1017,6 +1038,14 @@ impl Report {
                 b.daemon.as_secs_f64() / bare.as_secs_f64()
             );
             let _ = writeln!(t, "| backlog: CPU time of the daemon (user + system) | {} |", secs(b.cpu));
+            let _ = writeln!(
+                t,
+                "| backlog: CPU time of the whole machine during the daemon's run / during the bare FETCH (best of {}: {}) | {} / {} |",
+                b.bare_fetch_machine_cpu.len(),
+                b.bare_fetch_machine_cpu.iter().map(|d| secs(*d)).collect::<Vec<_>>().join(", "),
+                secs(b.machine_cpu),
+                secs(b.bare_fetch_machine_cpu.iter().min().copied().unwrap_or_default())
+            );
             let _ = writeln!(t, "| backlog: peak RSS of the daemon | {:.1} MiB |", mib(b.peak_rss));
         }
         if let Some(b) = &self.big {

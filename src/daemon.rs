@@ -643,19 +643,107 @@ async fn drain_outbox(
         if due.is_empty() {
             return Ok(count);
         }
-        let mut accepted = None;
-        for r in due {
-            if send_one(shared, transport, sent, &r, &mut accepted).await? {
-                count += 1;
+        if let Some(dir) = transport.dir().filter(|_| !sent.needs_copy()) {
+            count += write_page(shared, dir, due).await?;
+        } else {
+            let mut accepted = None;
+            for r in due {
+                if send_one(shared, transport, sent, &r, &mut accepted).await? {
+                    count += 1;
+                }
             }
-        }
-        if let Some((id, response)) = accepted {
-            shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
+            if let Some((id, response)) = accepted {
+                shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
+            }
         }
         if !until_empty {
             return Ok(count);
         }
     }
+}
+
+/// Replies written as files (`[outbox_dir]`) when no Sent copy is ours to make: a page at a
+/// time, claimed in one transaction, written on all cores, recorded in one transaction.
+/// A crash in between leaves the page `sending`; writing such a reply again replaces the
+/// same file (its name comes from the reply's Message-ID), so nothing is doubled.
+async fn write_page(shared: &Arc<Shared>, dir: &std::path::Path, due: Vec<Reply>) -> Result<u64, DaemonError> {
+    let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
+    shared
+        .store
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for id in &ids {
+                Store::begin_send(&tx, *id)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    failpoint("before_smtp");
+    let dir = dir.to_path_buf();
+    let (due, results) = tokio::task::spawn_blocking(move || {
+        let replies: Vec<(&str, &[u8])> =
+            due.iter().map(|r| (r.reply_message_id.as_str(), r.raw.as_slice())).collect();
+        let results = crate::reply::transport::write_files(&dir, &replies);
+        drop(replies);
+        (due, results)
+    })
+    .await
+    .map_err(|e| StoreError::Worker(e.to_string()))?;
+    failpoint("after_smtp_accept");
+    let mut written = 0;
+    let mut outcomes = Vec::with_capacity(due.len());
+    for (r, result) in due.iter().zip(results) {
+        let attempts = r.attempts + 1;
+        let outcome = match result {
+            Ok(response) => {
+                info!(stage = "send", reply = r.id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
+                written += 1;
+                Written::Sent(response)
+            }
+            Err(SendError::Transient(e)) if attempts < shared.cfg.reply.max_attempts => {
+                let at = retry_at(shared, attempts);
+                warn!(stage = "send", reply = r.id, attempts, error = %e, "reply not written; will retry");
+                Written::Retry(e, at)
+            }
+            Err(SendError::Transient(e) | SendError::Permanent(e)) => {
+                error!(stage = "send", reply = r.id, attempts, error = %e, "reply not written; flagged for the office");
+                Written::Failed(e)
+            }
+        };
+        outcomes.push((r.id, outcome));
+    }
+    shared
+        .store
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for (id, outcome) in &outcomes {
+                match outcome {
+                    Written::Sent(response) => Store::sent_complete(&tx, *id, response)?,
+                    Written::Retry(e, at) => Store::retry_later(&tx, *id, e, at)?,
+                    Written::Failed(e) => Store::failed(&tx, *id, e)?,
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(written)
+}
+
+/// What became of one reply of a page, to be recorded.
+enum Written {
+    Sent(String),
+    Retry(String, DateTime<Utc>),
+    Failed(String),
+}
+
+/// When a reply that failed `attempts` times is tried again: `retry_backoff` doubled per
+/// attempt, at most an hour.
+fn retry_at(shared: &Shared, attempts: u32) -> DateTime<Utc> {
+    let delay = shared.cfg.reply.retry_backoff * 2u32.saturating_pow(attempts.saturating_sub(1)).min(120);
+    let delay = delay.min(Duration::from_secs(3600));
+    Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1))
 }
 
 async fn append_copy(shared: &Arc<Shared>, sent: &mut SentStore, r: &Reply) -> Result<(), DaemonError> {
@@ -726,10 +814,8 @@ async fn send_one(
                 error!(stage = "send", reply = id, attempts, error = %e, "reply failed too often; flagged for the office");
                 shared.store.call(move |c| Store::failed(c, id, &e)).await?;
             } else {
-                let delay = shared.cfg.reply.retry_backoff * 2u32.saturating_pow(attempts.saturating_sub(1)).min(120);
-                let delay = delay.min(Duration::from_secs(3600));
-                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
-                warn!(stage = "send", reply = id, attempts, retry_in = ?delay, error = %e, "reply not sent; will retry");
+                let at = retry_at(shared, attempts);
+                warn!(stage = "send", reply = id, attempts, retry_at = %at, error = %e, "reply not sent; will retry");
                 shared.store.call(move |c| Store::retry_later(c, id, &e, &at)).await?;
             }
             Ok(false)

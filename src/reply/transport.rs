@@ -2,7 +2,7 @@
 //! folder of `.eml` files (the embedded default). Every send is bounded by a timeout
 //! (lettre's own only covers the connect).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -93,39 +93,11 @@ impl Transport {
     ) -> Result<String, SendError> {
         match self {
             Transport::Dir(dir) => {
-                let name: String = message_id
-                    .trim_matches(['<', '>'])
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
-                    .collect();
-                let path = dir.join(format!("{name}.eml"));
-                let tmp = dir.join(format!(".{name}.tmp"));
-                // Replies name schools' staff and experts: the folder and files are owner-only.
+                let (dir, message_id, raw) = (dir.clone(), message_id.to_string(), raw.to_vec());
                 // One trip to the blocking pool for the whole write, not one per call.
-                let (dir2, tmp2, path2, raw2) = (dir.clone(), tmp.clone(), path.clone(), raw.to_vec());
-                let write = move || -> std::io::Result<()> {
-                    use std::io::Write;
-                    let mut folder = std::fs::DirBuilder::new();
-                    folder.recursive(true);
-                    #[cfg(unix)]
-                    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
-                    folder.create(&dir2)?;
-                    let mut file = std::fs::OpenOptions::new();
-                    file.write(true).create(true).truncate(true);
-                    #[cfg(unix)]
-                    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-                    let mut f = file.open(&tmp2)?;
-                    f.write_all(&raw2)?;
-                    f.sync_all()?;
-                    drop(f);
-                    std::fs::rename(&tmp2, &path2)
-                };
-                tokio::task::spawn_blocking(write)
+                tokio::task::spawn_blocking(move || write_file(&dir, &message_id, &raw))
                     .await
-                    .map_err(std::io::Error::other)
-                    .and_then(|r| r)
-                    .map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
-                Ok(format!("written to {}", path.display()))
+                    .map_err(|e| SendError::Transient(format!("the file writer stopped: {e}")))?
             }
             Transport::Smtp { transport, timeout } => {
                 let from: Address =
@@ -151,6 +123,55 @@ impl Transport {
             }
         }
     }
+}
+
+impl Transport {
+    /// The folder replies are written to, when they are written as files.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Transport::Dir(dir) => Some(dir),
+            Transport::Smtp { .. } => None,
+        }
+    }
+}
+
+/// Writes replies as files in `dir`, on all cores; each result as [`Transport::send`]'s.
+/// Blocking. Writing a reply again replaces its file (the name comes from its Message-ID).
+pub fn write_files(dir: &Path, replies: &[(&str, &[u8])]) -> Vec<Result<String, SendError>> {
+    use rayon::prelude::*;
+    replies.par_iter().map(|(message_id, raw)| write_file(dir, message_id, raw)).collect()
+}
+
+/// One reply as `<Message-ID>.eml` in `dir`: written to a hidden temporary name, synced,
+/// then renamed, so a reader never sees half a file.
+fn write_file(dir: &Path, message_id: &str, raw: &[u8]) -> Result<String, SendError> {
+    use std::io::Write;
+    let name: String = message_id
+        .trim_matches(['<', '>'])
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    let path = dir.join(format!("{name}.eml"));
+    let tmp = dir.join(format!(".{name}.tmp"));
+    // Replies name schools' staff and experts: the folder and files are owner-only.
+    let write = || -> std::io::Result<()> {
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(dir)?;
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        let mut f = file.open(&tmp)?;
+        f.write_all(raw)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))?;
+    Ok(format!("written to {}", path.display()))
 }
 
 /// `Name <a@b>` → `a@b`.
