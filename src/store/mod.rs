@@ -588,8 +588,14 @@ fn store_one(tx: &rusqlite::Transaction, f: &Fetched, owned: Option<&mut Vec<u8>
 /// automatic checkpoint starts at 1 000).
 const CHECKPOINT_PAGES: i32 = 1000;
 
+/// WAL pages after which the checkpointer also makes the WAL start over (64 MiB of 4 KiB
+/// pages). SQLite restarts the WAL only once a checkpoint has copied all of it, which a
+/// checkpoint running beside a busy writer seldom does: a `RESTART` checkpoint holds new
+/// commits back for the few pages the last `PASSIVE` one left.
+const CHECKPOINT_RESTART_PAGES: i32 = 16_384;
+
 /// WAL pages after which a commit checkpoints by itself, in case the checkpointer cannot
-/// keep up (SQLite restarts the WAL only after a complete checkpoint): 256 MiB of 4 KiB pages.
+/// keep up: 256 MiB.
 const CHECKPOINT_INLINE_PAGES: i32 = 65_536;
 
 /// Copies the WAL back into the database on a thread of its own, with its own connection,
@@ -599,12 +605,26 @@ const CHECKPOINT_INLINE_PAGES: i32 = 65_536;
 /// in the WAL and ends when the store is dropped.
 fn start_checkpointer(conn: &mut Connection, checkpointer: Connection) -> Result<()> {
     checkpointer.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A connection knows the database is in WAL mode only once it has read it; until then
+    // a checkpoint through it does nothing.
+    let mode: String = checkpointer.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Worker(format!("the store is in {mode} mode, not WAL")));
+    }
     let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
     std::thread::Builder::new()
         .name("store-checkpoint".into())
         .spawn(move || {
+            use rusqlite::wal::CheckpointMode;
             while woken.recv().is_ok() {
-                if let Err(e) = checkpointer.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
+                let done =
+                    checkpointer.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE).and_then(|(pages, _)| {
+                        if pages >= CHECKPOINT_RESTART_PAGES {
+                            checkpointer.wal_checkpoint_v2(None::<&str>, CheckpointMode::RESTART)?;
+                        }
+                        Ok(())
+                    });
+                if let Err(e) = done {
                     tracing::warn!(stage = "store", error = %e, "WAL checkpoint failed; the next one will retry");
                 }
             }
@@ -612,6 +632,11 @@ fn start_checkpointer(conn: &mut Connection, checkpointer: Connection) -> Result
         .map_err(|e| StoreError::Worker(format!("cannot start the checkpoint thread: {e}")))?;
     conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
         if pages >= CHECKPOINT_INLINE_PAGES {
+            tracing::info!(
+                stage = "store",
+                pages,
+                "the WAL outgrew the checkpoint thread: checkpointing in the writer"
+            );
             wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE)?;
         } else if pages >= CHECKPOINT_PAGES {
             // Full means a wake-up is pending already.
@@ -757,6 +782,26 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn the_checkpoint_thread_copies_the_wal_into_the_database() {
+        // SQLite's own automatic checkpoint is replaced by the hook: the database file grows
+        // only if the checkpoint thread works.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let s = Store::open(&path).unwrap();
+        for uid in 1..=12u32 {
+            let mut raw = format!("Subject: {uid}\r\n\r\n").into_bytes();
+            raw.resize(1 << 20, b'x');
+            s.with(|c| Store::store_fetched(c, &fetched(uid, &raw))).unwrap();
+        }
+        let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while size() < 8 << 20 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(size() >= 8 << 20, "database file {} bytes: the WAL was never checkpointed", size());
     }
 
     #[test]
