@@ -682,8 +682,7 @@ async fn write_page(shared: &Arc<Shared>, dir: &std::path::Path, due: Vec<Reply>
     failpoint("before_smtp");
     let dir = dir.to_path_buf();
     let (due, results) = tokio::task::spawn_blocking(move || {
-        let replies: Vec<(&str, &[u8])> =
-            due.iter().map(|r| (r.reply_message_id.as_str(), r.raw.as_slice())).collect();
+        let replies: Vec<(&str, &[u8])> = due.iter().map(|r| (r.reply_message_id.as_str(), r.raw.as_slice())).collect();
         let results = crate::reply::transport::write_files(&dir, &replies);
         drop(replies);
         (due, results)
