@@ -1,5 +1,5 @@
 //! Runs a reader the way production does — under `catch_unwind`, as `extract::extract` runs
-//! every reader — so that a panic inside a dependency (calamine, lopdf, cfb, zip, quick-xml)
+//! every reader — so that a panic inside a dependency (mail-parser, calamine, lopdf, cfb, zip, quick-xml)
 //! is counted and printed but does not stop the run, while a panic in mail-intake's own code
 //! still aborts as a finding.
 
@@ -15,7 +15,10 @@ pub fn contained<T>(f: impl FnOnce() -> T) -> Option<T> {
     HOOK.call_once(|| {
         let fuzzer_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let in_dependency = info.location().is_some_and(|l| l.file().contains("/.cargo/registry/"));
+            // Crates from the registry, and the ones patched in `vendor/` (mail-parser).
+            let in_dependency = info
+                .location()
+                .is_some_and(|l| l.file().contains("/.cargo/registry/") || l.file().contains("/vendor/"));
             if in_dependency {
                 let n = CONTAINED.fetch_add(1, Ordering::Relaxed) + 1;
                 if n <= 20 || n.is_power_of_two() {
