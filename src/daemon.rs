@@ -690,38 +690,15 @@ async fn write_page(shared: &Arc<Shared>, dir: &std::path::Path, due: Vec<Reply>
     .await
     .map_err(|e| StoreError::Worker(e.to_string()))?;
     failpoint("after_smtp_accept");
-    let mut written = 0;
-    let mut outcomes = Vec::with_capacity(due.len());
-    for (r, result) in due.iter().zip(results) {
-        let attempts = r.attempts + 1;
-        let outcome = match result {
-            Ok(response) => {
-                info!(stage = "send", reply = r.id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
-                written += 1;
-                Written::Sent(response)
-            }
-            Err(SendError::Transient(e)) if attempts < shared.cfg.reply.max_attempts => {
-                let at = retry_at(shared, attempts);
-                warn!(stage = "send", reply = r.id, attempts, error = %e, "reply not written; will retry");
-                Written::Retry(e, at)
-            }
-            Err(SendError::Transient(e) | SendError::Permanent(e)) => {
-                error!(stage = "send", reply = r.id, attempts, error = %e, "reply not written; flagged for the office");
-                Written::Failed(e)
-            }
-        };
-        outcomes.push((r.id, outcome));
-    }
+    let outcomes: Vec<(i64, SendOutcome)> =
+        due.iter().zip(results).map(|(r, result)| (r.id, send_outcome(shared, r, result))).collect();
+    let written = outcomes.iter().filter(|(_, o)| matches!(o, SendOutcome::Sent(_))).count() as u64;
     shared
         .store
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for (id, outcome) in &outcomes {
-                match outcome {
-                    Written::Sent(response) => Store::sent_complete(&tx, *id, response)?,
-                    Written::Retry(e, at) => Store::retry_later(&tx, *id, e, at)?,
-                    Written::Failed(e) => Store::failed(&tx, *id, e)?,
-                }
+                outcome.record(&tx, *id)?;
             }
             tx.commit()?;
             Ok(())
@@ -730,11 +707,49 @@ async fn write_page(shared: &Arc<Shared>, dir: &std::path::Path, due: Vec<Reply>
     Ok(written)
 }
 
-/// What became of one reply of a page, to be recorded.
-enum Written {
+/// What became of one send.
+enum SendOutcome {
+    /// Accepted (or written), with the server's answer.
     Sent(String),
+    /// A temporary failure: tried again at that moment.
     Retry(String, DateTime<Utc>),
+    /// Refused for good, or failed too often: flagged for the office.
     Failed(String),
+}
+
+impl SendOutcome {
+    /// Records it, for a reply whose Sent copy (if any) is the provider's business.
+    fn record(&self, conn: &rusqlite::Connection, id: i64) -> Result<(), StoreError> {
+        match self {
+            SendOutcome::Sent(response) => Store::sent_complete(conn, id, response),
+            SendOutcome::Retry(error, at) => Store::retry_later(conn, id, error, at),
+            SendOutcome::Failed(error) => Store::failed(conn, id, error),
+        }
+    }
+}
+
+/// Logs and classifies what a send of `r` gave.
+fn send_outcome(shared: &Shared, r: &Reply, result: Result<String, SendError>) -> SendOutcome {
+    let attempts = r.attempts + 1;
+    match result {
+        Ok(response) => {
+            info!(stage = "send", reply = r.id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
+            SendOutcome::Sent(response)
+        }
+        Err(SendError::Permanent(e)) => {
+            error!(stage = "send", reply = r.id, to = %r.recipient, error = %e, "reply refused permanently; flagged for the office");
+            SendOutcome::Failed(e)
+        }
+        Err(SendError::Transient(e)) if attempts >= shared.cfg.reply.max_attempts => {
+            error!(stage = "send", reply = r.id, attempts, error = %e, "reply failed too often; flagged for the office");
+            SendOutcome::Failed(e)
+        }
+        Err(SendError::Transient(e)) => {
+            let at = retry_at(shared, attempts);
+            warn!(stage = "send", reply = r.id, attempts, retry_at = %at, error = %e, "reply not sent; will retry");
+            SendOutcome::Retry(e, at)
+        }
+    }
 }
 
 /// When a reply that failed `attempts` times is tried again: `retry_backoff` doubled per
@@ -788,35 +803,23 @@ async fn send_one(
         .await?;
     failpoint("before_smtp");
     let from = shared.cfg.transport.from().to_string();
-    match transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await {
-        Ok(response) => {
-            failpoint("after_smtp_accept");
-            if sent.needs_copy() {
-                shared.store.call(move |c| Store::sent(c, id, &response)).await?;
-                info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
-                append_copy(shared, sent, r).await?;
-            } else {
-                // The provider files its own copy: `sent` is written with the next claim.
-                *accepted = Some((id, response));
-                info!(stage = "send", reply = id, message = r.message, to = %r.recipient, kind = %r.kind, "reply sent");
-            }
+    let result = transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await;
+    if result.is_ok() {
+        failpoint("after_smtp_accept");
+    }
+    match send_outcome(shared, r, result) {
+        SendOutcome::Sent(response) if sent.needs_copy() => {
+            shared.store.call(move |c| Store::sent(c, id, &response)).await?;
+            append_copy(shared, sent, r).await?;
             Ok(true)
         }
-        Err(SendError::Permanent(e)) => {
-            error!(stage = "send", reply = id, to = %r.recipient, error = %e, "reply refused permanently; flagged for the office");
-            shared.store.call(move |c| Store::failed(c, id, &e)).await?;
-            Ok(false)
+        SendOutcome::Sent(response) => {
+            // The provider files its own copy: `sent` is written with the next claim.
+            *accepted = Some((id, response));
+            Ok(true)
         }
-        Err(SendError::Transient(e)) => {
-            let attempts = r.attempts + 1;
-            if attempts >= shared.cfg.reply.max_attempts {
-                error!(stage = "send", reply = id, attempts, error = %e, "reply failed too often; flagged for the office");
-                shared.store.call(move |c| Store::failed(c, id, &e)).await?;
-            } else {
-                let at = retry_at(shared, attempts);
-                warn!(stage = "send", reply = id, attempts, retry_at = %at, error = %e, "reply not sent; will retry");
-                shared.store.call(move |c| Store::retry_later(c, id, &e, &at)).await?;
-            }
+        not_sent => {
+            shared.store.call(move |c| not_sent.record(c, id)).await?;
             Ok(false)
         }
     }
