@@ -13,7 +13,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use crate::config::{TlsMode, TransportConfig};
 
 /// How a send failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
     /// 4xx, network trouble, timeouts: try again later.
     #[error("temporary failure: {0}")]
@@ -95,9 +95,11 @@ impl Transport {
             Transport::Dir(dir) => {
                 let (dir, message_id, raw) = (dir.clone(), message_id.to_string(), raw.to_vec());
                 // One trip to the blocking pool for the whole write, not one per call.
-                tokio::task::spawn_blocking(move || write_file(&dir, &message_id, &raw))
-                    .await
-                    .map_err(|e| SendError::Transient(format!("the file writer stopped: {e}")))?
+                tokio::task::spawn_blocking(move || {
+                    create_folder(&dir).and_then(|()| write_file(&dir, &message_id, &raw))
+                })
+                .await
+                .map_err(|e| SendError::Transient(format!("the file writer stopped: {e}")))?
             }
             Transport::Smtp { transport, timeout } => {
                 let from: Address =
@@ -123,9 +125,7 @@ impl Transport {
             }
         }
     }
-}
 
-impl Transport {
     /// The folder replies are written to, when they are written as files.
     pub fn dir(&self) -> Option<&Path> {
         match self {
@@ -139,11 +139,24 @@ impl Transport {
 /// Blocking. Writing a reply again replaces its file (the name comes from its Message-ID).
 pub fn write_files(dir: &Path, replies: &[(&str, &[u8])]) -> Vec<Result<String, SendError>> {
     use rayon::prelude::*;
+    if let Err(e) = create_folder(dir) {
+        return replies.iter().map(|_| Err(e.clone())).collect();
+    }
     replies.par_iter().map(|(message_id, raw)| write_file(dir, message_id, raw)).collect()
 }
 
-/// One reply as `<Message-ID>.eml` in `dir`: written to a hidden temporary name, synced,
-/// then renamed, so a reader never sees half a file.
+/// Creates the outbox folder if needed. Replies name schools' staff and experts, so the
+/// folder is owner-only.
+fn create_folder(dir: &Path) -> Result<(), SendError> {
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(dir).map_err(|e| SendError::Transient(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// One reply as `<Message-ID>.eml` in `dir` (which exists): written to a hidden temporary
+/// name, synced, then renamed, so a reader never sees half a file.
 fn write_file(dir: &Path, message_id: &str, raw: &[u8]) -> Result<String, SendError> {
     use std::io::Write;
     let name: String = message_id
@@ -153,13 +166,8 @@ fn write_file(dir: &Path, message_id: &str, raw: &[u8]) -> Result<String, SendEr
         .collect();
     let path = dir.join(format!("{name}.eml"));
     let tmp = dir.join(format!(".{name}.tmp"));
-    // Replies name schools' staff and experts: the folder and files are owner-only.
+    // Replies name schools' staff and experts: the files are owner-only.
     let write = || -> std::io::Result<()> {
-        let mut folder = std::fs::DirBuilder::new();
-        folder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
-        folder.create(dir)?;
         let mut file = std::fs::OpenOptions::new();
         file.write(true).create(true).truncate(true);
         #[cfg(unix)]
