@@ -19,3 +19,4 @@ mod outage;
 mod reparse;
 mod samples;
 mod security;
+mod submissions;

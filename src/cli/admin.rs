@@ -26,13 +26,13 @@ use crate::store::{Store, sha256_hex};
 use crate::verdict::{ErrorCode, Verdict};
 
 /// The configuration, rules and store an admin command works with.
-struct Admin {
-    cfg: Config,
-    rules: Rules,
-    store: Store,
+pub(crate) struct Admin {
+    pub(crate) cfg: Config,
+    pub(crate) rules: Rules,
+    pub(crate) store: Store,
 }
 
-fn open(config: &Path) -> anyhow::Result<Admin> {
+pub(crate) fn open(config: &Path) -> anyhow::Result<Admin> {
     let cfg = Config::load(config).with_context(|| format!("cannot use the configuration {}", config.display()))?;
     if !cfg.store_path.exists() {
         bail!(
@@ -44,17 +44,18 @@ fn open(config: &Path) -> anyhow::Result<Admin> {
     let rules = super::run::rules_for(&cfg)?;
     let store =
         Store::open(&cfg.store_path).with_context(|| format!("cannot open the store {}", cfg.store_path.display()))?;
+    crate::daemon::rebuild_if_needed(&store, &rules, &cfg.limits)?;
     Ok(Admin { cfg, rules, store })
 }
 
 /// Mail-derived text made safe for a terminal: control characters (escape sequences) become
 /// spaces.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Prints a command's output; a reader that went away (`| head`) is not an error.
-fn emit(out: &[u8]) -> anyhow::Result<ExitCode> {
+pub(crate) fn emit(out: &[u8]) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(out).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

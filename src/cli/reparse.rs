@@ -3,7 +3,8 @@
 //! changed: a new reply is queued for the daemon's outbox (its Message-ID differs from the
 //! first reply's because the verdict differs, so it cannot be mistaken for it).
 
-use std::io::{IsTerminal as _, Write as _};
+use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,9 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::daemon::judge_stored;
+use crate::register;
 use crate::reply::{self, ReplyContext};
-use crate::store::{Store, Stored, query};
+use crate::store::{Store, query};
 use crate::verdict::{Decision, Verdict};
 
 /// What changed for one message.
@@ -54,7 +55,9 @@ fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
     out
 }
 
-/// Runs the command.
+/// Runs the command. Submissions are always recomputed whole (every judged mail re-bound in
+/// arrival order, spec §8): a rules change may move a mail to another submission. What is
+/// printed, and what may get a reply, is the selection (`ID`, `--failed` or `--all`).
 pub fn run(
     config: &Path,
     id: Option<i64>,
@@ -66,55 +69,47 @@ pub fn run(
     let cfg = Config::load(config).with_context(|| format!("cannot use the configuration {}", config.display()))?;
     let rules = super::run::rules_for(&cfg)?;
     let store = Store::open(&cfg.store_path)?;
-    let ids: Vec<i64> = store.with(|c| {
-        let sql = if let Some(id) = id {
-            return Ok(vec![id]);
-        } else if failed {
-            "SELECT id FROM messages WHERE state = 'failed' ORDER BY id"
-        } else {
-            debug_assert!(all);
-            "SELECT id FROM messages ORDER BY id"
-        };
-        let mut st = c.prepare(sql)?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+    let selected: Option<BTreeSet<i64>> = store.with(|c| {
+        if let Some(id) = id {
+            return Ok(query::message(c, id)?.map(|_| BTreeSet::from([id])).or(Some(BTreeSet::new())));
+        }
+        if failed {
+            let mut st = c.prepare("SELECT id FROM messages WHERE state = 'failed' ORDER BY id")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            return Ok(Some(rows.collect::<Result<BTreeSet<i64>, _>>()?));
+        }
+        debug_assert!(all);
+        Ok(None)
     })?;
-    if ids.is_empty() {
+    if let (Some(id), Some(s)) = (id, &selected)
+        && s.is_empty()
+    {
+        anyhow::bail!(
+            "there is no message #{id} in the store {}; `mail-intake list` shows the ids",
+            cfg.store_path.display()
+        );
+    }
+    if selected.as_ref().is_some_and(BTreeSet::is_empty) {
         println!("nothing to reparse");
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = (ids.len() > 20 && std::io::stderr().is_terminal() && !json).then(|| {
-        let b = indicatif::ProgressBar::new(ids.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let mut records: Vec<(i64, Option<Verdict>, Verdict)> = Vec::new();
+    let total = store.with(|c| {
+        register::rebuild(c, &rules, &cfg.limits, |id, before, after| {
+            if selected.as_ref().is_none_or(|s| s.contains(&id)) {
+                records.push((id, before.cloned(), after.clone()));
+            }
+        })
+    })?;
     let mut out = std::io::stdout().lock();
     let (mut changed, mut queued) = (0usize, 0usize);
-    for id in &ids {
-        let Some((raw, internal)) = store.with(|c| {
-            let raw = query::raw(c, *id)?;
-            let internal: Option<String> =
-                c.query_row("SELECT internal_date FROM messages WHERE id = ?1", [id], |r| r.get(0)).unwrap_or(None);
-            Ok(raw.map(|r| (r, internal)))
-        })?
-        else {
-            anyhow::bail!(
-                "there is no message #{id} in the store {}; `mail-intake list` shows the ids",
-                cfg.store_path.display()
-            );
-        };
-        let stored =
-            Stored { id: *id, raw, internal_date: internal.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()) };
-        let before = store.with(|c| query::verdict(c, *id))?;
-        let after = judge_stored(&store, &rules, &cfg.limits, &stored);
-        let changes = describe(before.as_ref(), &after);
+    for (id, before, after) in &records {
+        let changes = describe(before.as_ref(), after);
         let verdict_changed = before.as_ref().is_none_or(|b| b.decision != after.decision || b.errors != after.errors);
         let planned = if reply_flag
             && verdict_changed
             && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
+            && let Some(raw) = store.with(|c| query::raw(c, *id))?
         {
             let ctx = ReplyContext {
                 rules: &rules,
@@ -125,12 +120,14 @@ pub fn run(
                 recent_to_recipient: 0,
                 max_per_sender_per_day: u32::MAX,
             };
-            reply::plan(&stored.raw, &after, stored.internal_date, &ctx)?
+            reply::plan(&raw, after, None, &ctx)?
         } else {
             None
         };
-        let queued_now = planned.as_ref().is_some_and(|r| r.state == "pending");
-        store.with(|c| Store::save_verdict(c, *id, &after, planned.as_ref()))?;
+        let queued_now = match &planned {
+            Some(r) if r.state == "pending" => store.with(|c| query::insert_reply(c, *id, r))?.is_some(),
+            _ => false,
+        };
         if !changes.is_empty() {
             changed += 1;
         }
@@ -146,29 +143,20 @@ pub fn run(
             serde_json::to_writer(&mut out, &c)?;
             writeln!(out)?;
         } else if !changes.is_empty() {
-            if let Some(b) = &bar {
-                b.suspend(|| {
-                    println!("#{id}: {}{}", changes.join("; "), if queued_now { " — reply queued" } else { "" })
-                });
-            } else {
-                writeln!(out, "#{id}: {}{}", changes.join("; "), if queued_now { " — reply queued" } else { "" })?;
-            }
-        }
-        if let Some(b) = &bar {
-            b.inc(1);
+            writeln!(out, "#{id}: {}{}", changes.join("; "), if queued_now { " — reply queued" } else { "" })?;
         }
         tracing::info!(stage = "reparse", id, changed = !changes.is_empty(), reply_queued = queued_now, "reparsed");
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
     }
     if !json {
         writeln!(
             out,
             "reparsed {} message(s): {changed} changed, {queued} reply(ies) queued{}",
-            ids.len(),
+            records.len(),
             if queued > 0 { " (the daemon's outbox sends them; or run `mail-intake run --once`)" } else { "" }
         )?;
+        if total > records.len() {
+            writeln!(out, "({} other message(s) re-bound to their submissions)", total - records.len())?;
+        }
         if !reply_flag && changed > 0 {
             writeln!(out, "nothing was sent; add --reply to queue replies where the verdict changed")?;
         }
