@@ -199,7 +199,9 @@ fn show_tells_everything_about_one_message() {
     }
 
     let text = d.ok(&["show", "11"]);
-    assert!(text.contains("supersedes #3") && text.contains("duplicate_submission"), "{text}");
+    // #11 completes the submission #3 left incomplete: not a duplicate (spec §8).
+    assert!(text.contains("supersedes #3") && !text.contains("duplicate_submission"), "{text}");
+    assert!(text.contains("· complete"), "{text}");
     assert!(text.contains("born 1975-06") && text.contains("13888123456"), "{text}");
     assert!(text.contains("盖章扫描件.pdf · pdf · scan (盖章扫描件)"), "{text}");
 
@@ -386,7 +388,7 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     assert_eq!(got, want);
     let r11 = rows.iter().find(|r| r[0] == "11").unwrap();
     assert_eq!(r11[1], "2023-03-15 10:21:07");
-    assert!(r11.contains(&"已受理".to_string()) && r11.iter().any(|c| c.contains("重复报送")), "{r11:?}");
+    assert!(r11.contains(&"已受理".to_string()) && !r11.iter().any(|c| c.contains("重复报送")), "{r11:?}");
     let r10 = rows.iter().find(|r| r[0] == "10").unwrap();
     assert!(r10.contains(&"需更正".to_string()) && r10.iter().any(|c| c == "附件为超大附件下载链接"), "{r10:?}");
 
@@ -438,8 +440,8 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
         "专家推荐/曲靖财经学校/王芳/推荐表.docx",
         "专家推荐/曲靖财经学校/王芳/推荐表 (2).docx",
         "专家推荐/曲靖财经学校/王芳/盖章扫描件.pdf",
-        "专家推荐/云南大学/未识别专家/附件2.docx",
-        "专家推荐/云南大学/未识别专家/盖章.pdf",
+        "专家推荐/云南大学/赵强/附件2.docx",
+        "专家推荐/云南大学/赵强/盖章.pdf",
         "牵头院校上报/昆明冶金高等专科学校/电子与信息大类/附件1：申请表.docx",
         "牵头院校上报/昆明冶金高等专科学校/电子与信息大类/申请表盖章版.pdf",
         "牵头院校上报/云南旅游职业学院/未识别专业大类/申请表盖章版.pdf",

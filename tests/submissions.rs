@@ -87,7 +87,11 @@ impl Office {
             out.push(Sent {
                 subject: m.subject().unwrap_or("").to_string(),
                 message_id: format!("<{}>", m.message_id().unwrap_or("")),
-                in_reply_to: m.in_reply_to().as_text().map(|s| format!("<{}>", s.trim_matches(['<', '>']))).unwrap_or_default(),
+                in_reply_to: m
+                    .in_reply_to()
+                    .as_text()
+                    .map(|s| format!("<{}>", s.trim_matches(['<', '>'])))
+                    .unwrap_or_default(),
                 body: m.body_text(0).map(|b| b.to_string()).unwrap_or_default(),
             });
         }
@@ -177,7 +181,11 @@ fn the_scan_later_as_a_reply_completes_the_submission() {
     assert!(ack.is_ack(), "{ack:?}");
     // The receipt lists both parts, each with its mail's arrival to the second, size and hash.
     assert!(ack.body.contains("附件2：专家推荐表（张伟）.docx") && ack.body.contains("扫描件.pdf"), "{}", ack.body);
-    assert!(ack.body.contains("2023-03-13 09:01:00 +08:00") && ack.body.contains("2023-03-13 09:02:00 +08:00"), "{}", ack.body);
+    assert!(
+        ack.body.contains("2023-03-13 09:01:00 +08:00") && ack.body.contains("2023-03-13 09:02:00 +08:00"),
+        "{}",
+        ack.body
+    );
     assert!(ack.body.contains("SHA-256"), "{}", ack.body);
     assert_eq!(o.replies().len(), 2, "one reply per mail");
 
@@ -209,7 +217,8 @@ fn the_form_later_as_a_reply() {
     o.run();
     let correction = o.reply_to(&first);
     assert!(correction.is_correction() && correction.body.contains("电子版"), "{}", correction.body);
-    let second = o.deliver(answer("回复：请更正：专家推荐+昆明学院+张伟", &correction).attach("推荐表.docx", form("张伟")));
+    let second =
+        o.deliver(answer("回复：请更正：专家推荐+昆明学院+张伟", &correction).attach("推荐表.docx", form("张伟")));
     o.run();
     assert!(o.reply_to(&second).is_ack());
     let ds = o.dossiers();
@@ -220,12 +229,12 @@ fn the_form_later_as_a_reply() {
 #[test]
 fn a_subject_fixed_in_a_new_mail_completes_the_same_submission() {
     let mut o = Office::new();
-    let first =
-        o.deliver(mail("专家推荐+昆明学院").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    let first = o.deliver(mail("专家推荐+昆明学院").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
     o.run();
     let c = o.reply_to(&first);
     assert!(c.is_correction() && c.body.contains("主题"), "{}", c.body);
-    let second = o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    let second =
+        o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
     o.run();
     let ack = o.reply_to(&second);
     assert!(ack.is_ack(), "{ack:?}");
@@ -239,11 +248,13 @@ fn a_subject_fixed_in_a_new_mail_completes_the_same_submission() {
 #[test]
 fn a_name_corrected_in_a_new_mail_closes_the_mistaken_key() {
     let mut o = Office::new();
-    let first = o.deliver(mail("专家推荐+昆明学院+张为").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    let first =
+        o.deliver(mail("专家推荐+昆明学院+张为").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
     o.run();
     let c = o.reply_to(&first);
     assert!(c.is_correction() && c.body.contains("不一致"), "{}", c.body);
-    let second = o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    let second =
+        o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
     o.run();
     assert!(o.reply_to(&second).is_ack());
     let ds = o.dossiers();
@@ -259,7 +270,8 @@ fn a_name_corrected_in_a_new_mail_closes_the_mistaken_key() {
 #[test]
 fn an_update_after_an_acknowledgement_replaces_only_its_part() {
     let mut o = Office::new();
-    let first = o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    let first =
+        o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
     o.run();
     assert!(o.reply_to(&first).is_ack());
     let second = o.deliver(mail("专家推荐+昆明学院+张伟（更新）").attach("推荐表（修改）.docx", form("张伟")));
@@ -292,17 +304,22 @@ fn a_full_resend_of_a_complete_submission_is_a_duplicate() {
 fn the_lead_scan_later() {
     let mut o = Office::new();
     let first = o.deliver(
-        mail("牵头院校上报+电子与信息大类+昆明学院").attach("附件1.docx", LeadForm::new("昆明学院", "电子与信息大类").docx()),
+        mail("牵头院校上报+电子与信息大类+昆明学院")
+            .attach("附件1.docx", LeadForm::new("昆明学院", "电子与信息大类").docx()),
     );
     o.run();
     let c = o.reply_to(&first);
     assert!(c.is_correction() && c.body.contains("盖章扫描件"), "{}", c.body);
-    let second = o.deliver(answer("Re: 请更正：牵头院校上报+电子与信息大类+昆明学院", &c).attach("盖章.pdf", scan_pdf()));
+    let second =
+        o.deliver(answer("Re: 请更正：牵头院校上报+电子与信息大类+昆明学院", &c).attach("盖章.pdf", scan_pdf()));
     o.run();
     assert!(o.reply_to(&second).is_ack());
     let ds = o.dossiers();
     let d = only(&ds);
-    assert_eq!((d["state"].as_str(), d["category"].as_str(), d["expert_name"].as_str()), (Some("complete"), Some("电子与信息大类"), None));
+    assert_eq!(
+        (d["state"].as_str(), d["category"].as_str(), d["expert_name"].as_str()),
+        (Some("complete"), Some("电子与信息大类"), None)
+    );
     assert_eq!(strs(&o.school("昆明学院")["lead_categories"]), vec!["电子与信息大类"]);
 }
 
@@ -417,7 +434,8 @@ fn a_school_missing_from_the_roster_is_acknowledged_and_shown() {
     assert_eq!((s["on_roster"].as_bool(), s["level"].as_str()), (Some(false), None));
     assert_eq!(strs(&s["experts_complete"]), vec!["李明"]);
     // A school part that is no school's name stays an error.
-    let second = o.deliver(Mail::new("专家推荐+某某信息中心+王五").from("<x@y.cn>").attach("推荐表.docx", form("王五")));
+    let second =
+        o.deliver(Mail::new("专家推荐+某某信息中心+王五").from("<x@y.cn>").attach("推荐表.docx", form("王五")));
     o.run();
     assert!(o.reply_to(&second).is_correction());
 }
@@ -470,7 +488,11 @@ fn a_thread_is_no_back_door() {
     let ds = o.dossiers();
     assert_eq!(ds.len(), 3, "{ds:#?}");
     let zw = ds.iter().find(|d| d["expert_name"] == "张伟").unwrap();
-    assert_eq!((zw["state"].as_str(), zw["messages"].as_array().unwrap().len()), (Some("incomplete"), 1), "nothing of the stranger's");
+    assert_eq!(
+        (zw["state"].as_str(), zw["messages"].as_array().unwrap().len()),
+        (Some("incomplete"), 1),
+        "nothing of the stranger's"
+    );
     let z6 = ds.iter().find(|d| d["expert_name"] == "赵六").unwrap();
     assert_eq!(z6["school"], "云南大学");
     // The office sees it on the stranger's mail.
@@ -484,11 +506,16 @@ fn a_hundred_mails_in_one_thread_and_a_summary_of_five_hundred_names() {
     let first = o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")));
     o.run();
     let c = o.reply_to(&first);
-    let names: Vec<&'static str> =
-        (0..500).map(|i| &*Box::leak(format!("专家{i:03}").into_boxed_str())).collect();
+    let names: Vec<&'static str> = (0..500).map(|i| &*Box::leak(format!("专家{i:03}").into_boxed_str())).collect();
     let rows: Vec<SummaryRow> = names
         .iter()
-        .map(|n| SummaryRow { name: n, gender: "女", birth: Birth::Text("1980.01"), title: "教授", employer: "昆明学院" })
+        .map(|n| SummaryRow {
+            name: n,
+            gender: "女",
+            birth: Birth::Text("1980.01"),
+            title: "教授",
+            employer: "昆明学院",
+        })
         .collect();
     let big = summary_xlsx("昆明学院", &rows);
     for i in 0..100 {

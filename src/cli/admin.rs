@@ -287,6 +287,17 @@ struct HistoryEntry {
     superseded_by: Option<i64>,
 }
 
+/// A submission as `show` prints it.
+#[derive(Serialize)]
+struct SubmissionShown {
+    id: i64,
+    state: &'static str,
+    superseded_by: Option<i64>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    parts: Vec<crate::verdict::DossierPart>,
+}
+
 #[derive(Serialize)]
 struct Shown {
     message: MessageRow,
@@ -298,7 +309,9 @@ struct Shown {
     locations: Vec<query::Seen>,
     verdict: Option<Verdict>,
     replies: Vec<query::ReplyDetail>,
-    /// Every submission with the same key, oldest first (this one included).
+    /// The submission (spec §8) this mail belongs to, as it stands now.
+    submission: Option<SubmissionShown>,
+    /// Every mail of the same submission, oldest first (this one included).
     history: Vec<HistoryEntry>,
     /// Earlier submissions this one replaced.
     supersedes: Vec<i64>,
@@ -323,12 +336,13 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     let verdict = admin.store.with(|c| query::verdict(c, id))?;
     let replies = admin.store.with(|c| query::reply_details(c, id))?;
     let mut history = Vec::new();
-    if let Some(key) = admin.store.with(|c| query::stored_submission_key(c, id))? {
-        let mut ids: Vec<i64> =
-            admin.store.with(|c| query::same_key(c, &key, id))?.into_iter().map(|(i, _)| i).collect();
-        ids.push(id);
-        ids.sort_unstable();
-        for other in ids {
+    let dossier = verdict.as_ref().and_then(|v| v.submission.as_ref()).map(|s| s.id);
+    let submission = match dossier {
+        Some(d) => admin.store.with(|c| crate::store::dossiers::get(c, d))?,
+        None => None,
+    };
+    if let Some(d) = dossier {
+        for other in admin.store.with(|c| crate::store::dossiers::message_ids(c, d))? {
             if let Some(m) = admin.store.with(|c| query::message(c, other))? {
                 history.push(HistoryEntry {
                     id: other,
@@ -351,6 +365,14 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
         locations,
         verdict,
         replies,
+        submission: submission.map(|d| SubmissionShown {
+            id: d.id,
+            state: d.state.as_str(),
+            superseded_by: d.superseded_by,
+            errors: d.errors,
+            warnings: d.warnings,
+            parts: d.parts,
+        }),
         history,
         supersedes,
     }))
@@ -401,8 +423,23 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             m.id
         )?;
     }
+    if let Some(d) = &s.submission {
+        let closed = d.superseded_by.map(|b| format!(", closed in favour of submission {b}")).unwrap_or_default();
+        writeln!(out, "  submission {} · {}{closed} (`mail-intake dossiers` lists them)", d.id, d.state)?;
+        for p in &d.parts {
+            writeln!(
+                out,
+                "    {:?} from #{}: {} · {} · sha256 {}",
+                p.role,
+                p.message,
+                printable(&p.filename),
+                size_text(p.size),
+                p.sha256.chars().take(16).collect::<String>()
+            )?;
+        }
+    }
     if let Some(by) = m.superseded_by {
-        writeln!(out, "  superseded by #{by} (a later submission for the same school and expert/category)")?;
+        writeln!(out, "  superseded by #{by} (a later mail of the same submission)")?;
     }
     if !s.supersedes.is_empty() {
         let ids: Vec<String> = s.supersedes.iter().map(|i| format!("#{i}")).collect();
@@ -550,7 +587,7 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
     }
 
     if s.history.len() > 1 {
-        writeln!(out, "\nHistory (same kind, school and expert/category)")?;
+        writeln!(out, "\nHistory (the mails of the same submission)")?;
         for h in &s.history {
             let status = match h.superseded_by {
                 Some(by) => format!("superseded by #{by}"),

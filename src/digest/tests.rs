@@ -72,9 +72,7 @@ fn verdict(m: &Mail) -> Verdict {
 /// The verdict as the register answers it (bound to its submission).
 fn bound(store: &Store, id: i64, v: Verdict) -> Verdict {
     let rules = Rules::embedded();
-    store
-        .with(|c| crate::register::apply(c, id, v, &crate::register::ThreadHint::default(), &rules))
-        .unwrap()
+    store.with(|c| crate::register::apply(c, id, v, &crate::register::ThreadHint::default(), &rules)).unwrap()
 }
 
 struct Fixture {
