@@ -316,11 +316,14 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
         "--attachments",
         att.to_str().unwrap(),
     ]);
-    assert!(text.contains("6 sheets") && text.contains("6 CSV file(s)"), "{text}");
+    assert!(text.contains("9 sheets") && text.contains("9 CSV file(s)"), "{text}");
 
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
     let names = wb.sheet_names();
-    assert_eq!(names, ["专家推荐", "牵头院校上报", "试点工作总结", "专家", "报送情况", "全部邮件"]);
+    assert_eq!(
+        names,
+        ["专家推荐", "牵头院校上报", "试点工作总结", "报送", "专家", "报送情况", "联系人（附件1）", "汇总表（附件3）", "全部邮件"]
+    );
 
     // 专家: exactly the store's current experts, every value as text.
     let store = d.store();
@@ -481,7 +484,7 @@ fn register_xlsx_is_the_exported_workbook() {
     let rules = mail_intake::Rules::embedded();
     let bytes = d.store().with(|c| Ok(mail_intake::export::register_xlsx(c, &rules))).unwrap().unwrap();
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(wb.sheet_names().len(), 6);
+    assert_eq!(wb.sheet_names().len(), 9);
     let experts = wb.worksheet_range("专家").unwrap();
     assert_eq!(experts.rows().count(), 5);
 }

@@ -203,7 +203,8 @@ pub fn list(config: &Path, filter: &super::ListFilter, json: bool) -> anyhow::Re
     let cells: Vec<(Vec<String>, String)> = rows
         .iter()
         .map(|(m, a)| {
-            let mut notes: Vec<String> = m.errors.iter().chain(&m.warnings).cloned().collect();
+            let mut notes: Vec<String> = m.dossier.map(|d| format!("submission {d}")).into_iter().collect();
+            notes.extend(m.errors.iter().chain(&m.warnings).cloned());
             if let Some(by) = m.superseded_by {
                 notes.push(format!("superseded by #{by}"));
             }

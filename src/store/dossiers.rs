@@ -235,3 +235,33 @@ pub fn open_by_detail_elsewhere(conn: &Connection, kind: &str, detail: &str, sch
     let rows = st.query_map(params![kind, detail, school], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
+
+/// 附件1's contact fields as stored: (message, submission, school, category, contact, phone,
+/// email), current submissions' first.
+pub type ContactRow = (i64, Option<i64>, [Option<String>; 5]);
+
+/// Every stored 附件1 contact.
+pub fn contacts(conn: &Connection) -> Result<Vec<ContactRow>> {
+    let mut st = conn.prepare(
+        "SELECT c.message, v.dossier, c.school, c.category, c.contact, c.phone, c.email
+         FROM contacts c JOIN verdicts v ON v.message = c.message ORDER BY v.superseded_by IS NOT NULL, c.message",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?])))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Every stored 附件3 row: (message, school, the row's ten text columns).
+pub fn summary_rows(conn: &Connection) -> Result<Vec<(i64, Vec<Option<String>>)>> {
+    let mut st = conn.prepare(
+        "SELECT message, school, name, gender, birth, title, title_level, phone, email, employer, category
+         FROM summary_rows ORDER BY message, id",
+    )?;
+    let rows = st.query_map([], |r| {
+        let mut cols = Vec::with_capacity(10);
+        for i in 1..11 {
+            cols.push(r.get::<_, Option<String>>(i)?);
+        }
+        Ok((r.get(0)?, cols))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
