@@ -322,7 +322,17 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     let names = wb.sheet_names();
     assert_eq!(
         names,
-        ["专家推荐", "牵头院校上报", "试点工作总结", "报送", "专家", "报送情况", "联系人（附件1）", "汇总表（附件3）", "全部邮件"]
+        [
+            "专家推荐",
+            "牵头院校上报",
+            "试点工作总结",
+            "报送",
+            "专家",
+            "报送情况",
+            "联系人（附件1）",
+            "汇总表（附件3）",
+            "全部邮件"
+        ]
     );
 
     // 专家: exactly the store's current experts, every value as text.

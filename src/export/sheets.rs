@@ -268,10 +268,23 @@ fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
 
 /// Every stored message, with what became of it.
 fn all_mail_sheet(all: &[MessageRow], when: &dyn Fn(i64) -> String, rules: &Rules) -> Sheet {
-    let header =
-        ["编号", "到达时间", "发件人", "主题", "结论", "类别", "学校", "专家/专业大类", "问题", "提示", "回执", "状态", "报送编号"]
-            .map(String::from)
-            .to_vec();
+    let header = [
+        "编号",
+        "到达时间",
+        "发件人",
+        "主题",
+        "结论",
+        "类别",
+        "学校",
+        "专家/专业大类",
+        "问题",
+        "提示",
+        "回执",
+        "状态",
+        "报送编号",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = all
         .iter()
         .map(|m| {

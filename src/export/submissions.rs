@@ -76,7 +76,8 @@ pub fn submissions_sheet(conn: &Connection, rules: &Rules) -> Result<Sheet, Expo
 /// 附件1's contact fields, one row per mail that carried the form (the current submission's
 /// first).
 pub fn contacts_sheet(conn: &Connection) -> Result<Sheet, ExportError> {
-    let header = ["邮件编号", "报送编号", "学校", "专业大类", "联系人", "联系电话", "电子邮箱"].map(String::from).to_vec();
+    let header =
+        ["邮件编号", "报送编号", "学校", "专业大类", "联系人", "联系电话", "电子邮箱"].map(String::from).to_vec();
     let rows = dossiers::contacts(conn)?
         .into_iter()
         .map(|(message, dossier, cols)| {
@@ -90,9 +91,21 @@ pub fn contacts_sheet(conn: &Connection) -> Result<Sheet, ExportError> {
 
 /// Every 附件3 row as received, with the mail it came in.
 pub fn listed_sheet(conn: &Connection) -> Result<Sheet, ExportError> {
-    let header = ["邮件编号", "学校", "姓名", "性别", "出生年月", "职称", "职称级别", "手机", "电子邮箱", "工作单位", "专业大类"]
-        .map(String::from)
-        .to_vec();
+    let header = [
+        "邮件编号",
+        "学校",
+        "姓名",
+        "性别",
+        "出生年月",
+        "职称",
+        "职称级别",
+        "手机",
+        "电子邮箱",
+        "工作单位",
+        "专业大类",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = dossiers::summary_rows(conn)?
         .into_iter()
         .map(|(message, cols)| {

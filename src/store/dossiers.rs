@@ -246,7 +246,8 @@ pub fn contacts(conn: &Connection) -> Result<Vec<ContactRow>> {
         "SELECT c.message, v.dossier, c.school, c.category, c.contact, c.phone, c.email
          FROM contacts c JOIN verdicts v ON v.message = c.message ORDER BY v.superseded_by IS NOT NULL, c.message",
     )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?])))?;
+    let rows =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?])))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
