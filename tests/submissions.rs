@@ -498,6 +498,23 @@ fn a_thread_is_no_back_door() {
     // The office sees it on the stranger's mail.
     let out = mail_intake(&["show", "-c", o.config.to_str().unwrap(), "2", "--json"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("thread_from_stranger"));
+
+    // A stranger answering the thread under the very same subject touches nothing on file.
+    let same = o.deliver(
+        Mail::new("Re: 请更正：专家推荐+昆明学院+张伟")
+            .from("<someone@other.cn>")
+            .header(&format!("In-Reply-To: {}", c.message_id))
+            .attach("推荐表.docx", form("张伟"))
+            .attach("扫描.pdf", scan_pdf()),
+    );
+    o.run();
+    assert_eq!(o.replies_to(&same).len(), 1);
+    let ds = o.dossiers();
+    let zw: Vec<&Value> = ds.iter().filter(|d| d["expert_name"] == "张伟").collect();
+    assert_eq!(zw.len(), 2, "{ds:#?}");
+    assert_eq!((zw[0]["state"].as_str(), zw[0]["messages"].as_array().unwrap().len()), (Some("incomplete"), 1));
+    assert_eq!(roles(zw[0]), vec![("form".into(), 1)], "the school's form is still the one on file");
+    assert!(strs(&zw[1]["warnings"]).contains(&"thread_from_stranger".to_string()), "{:?}", zw[1]);
 }
 
 #[test]

@@ -199,7 +199,7 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
             }
         }
     }
-    for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission] {
+    for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission, WarningCode::ThreadFromStranger] {
         if mails.iter().any(|m| m.warnings.contains(&w)) {
             warnings.push(w);
         }

@@ -198,7 +198,7 @@ pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint,
     if own_warnings.contains(&WarningCode::ThreadFromStranger) {
         v.reasons.push(crate::validate::reasons::warning_text(WarningCode::ThreadFromStranger, rules));
     }
-    if row.keyed {
+    if row.keyed || !row.detail.is_empty() {
         set_key_fields(&mut v, &row, kind);
     }
     v.submission = Some(SubmissionRef {
@@ -256,9 +256,14 @@ fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Res
         (Some(school), true) => dossiers::find_keyed(conn, &key.kind, school, &key.detail)?,
         _ => None,
     };
-    let id = match existing {
-        Some(id) => id,
-        None => dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, keyed)?,
+    let (id, bound_by) = match existing {
+        // A stranger in someone's thread may not touch what is on file under that key: its
+        // mail is judged as a submission of its own, for the office to look at.
+        Some(_) if hint.stranger => {
+            (dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, false)?, BoundBy::Own)
+        }
+        Some(id) => (id, bound_by),
+        None => (dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, keyed)?, bound_by),
     };
     Ok(dossiers::get(conn, id)?.map(|row| (row, bound_by)))
 }

@@ -155,10 +155,13 @@ pub fn message_ids(conn: &Connection, dossier: i64) -> Result<Vec<i64>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// The senders who already wrote to a submission (lowercased addresses).
+/// The addresses that already wrote to a submission, and those our replies to it went to
+/// (a school's `Reply-To` in its own domain), lowercased.
 pub fn senders(conn: &Connection, dossier: i64) -> Result<Vec<String>> {
-    let mut st =
-        conn.prepare_cached("SELECT DISTINCT lower(sender) FROM verdicts WHERE dossier = ?1 AND sender IS NOT NULL")?;
+    let mut st = conn.prepare_cached(
+        "SELECT lower(sender) FROM verdicts WHERE dossier = ?1 AND sender IS NOT NULL
+         UNION SELECT lower(r.recipient) FROM replies r JOIN verdicts v ON v.message = r.message WHERE v.dossier = ?1",
+    )?;
     let rows = st.query_map([dossier], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
