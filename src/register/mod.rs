@@ -246,12 +246,38 @@ fn reference(row: &DossierRow, bound_by: BoundBy, v: &Verdict) -> SubmissionRef 
 
 /// Rules 1–4: the submission a mail belongs to (created when new).
 fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Result<Option<(DossierRow, BoundBy)>> {
+    let own_key = key_of(v, rules);
     if let Some(d) = hint.dossier
         && let Some(row) = dossiers::get(conn, d)?
     {
-        return Ok(Some((row, BoundBy::Thread)));
+        // The thread's submission, whatever the subject says — but a reply whose subject now
+        // gives the whole key of the same school completes a key that was missing, and one
+        // that gives the name its form had is the school resending under the right subject
+        // (the mistaken key then closes, spec §8).
+        match &own_key {
+            Some((key, how, true))
+                if key.kind == row.kind
+                    && (key.school == row.school || !row.keyed && row.school.is_none())
+                    && (key.detail != row.detail || !row.keyed) =>
+            {
+                if !row.keyed {
+                    let Some(school) = &key.school else { return Ok(Some((row, BoundBy::Thread))) };
+                    return Ok(match dossiers::find_keyed(conn, &key.kind, school, &key.detail)? {
+                        Some(other) => dossiers::get(conn, other)?.map(|r| (r, BoundBy::Thread)),
+                        None => {
+                            dossiers::rekey(conn, row.id, school, &key.detail)?;
+                            dossiers::get(conn, row.id)?.map(|r| (r, BoundBy::Thread))
+                        }
+                    });
+                }
+                if !(*how == BoundBy::Subject && row.form_name.as_deref() == Some(key.detail.as_str())) {
+                    return Ok(Some((row, BoundBy::Thread)));
+                }
+            }
+            _ => return Ok(Some((row, BoundBy::Thread))),
+        }
     }
-    let Some((key, bound_by, keyed)) = key_of(v, rules) else { return Ok(None) };
+    let Some((key, bound_by, keyed)) = own_key else { return Ok(None) };
     let existing = match (&key.school, keyed) {
         (Some(school), true) => dossiers::find_keyed(conn, &key.kind, school, &key.detail)?,
         _ => None,

@@ -99,6 +99,13 @@ pub fn create(conn: &Connection, kind: &str, school: Option<&str>, detail: &str,
     Ok(conn.last_insert_rowid())
 }
 
+/// Gives a submission whose key was incomplete its whole key.
+pub fn rekey(conn: &Connection, id: i64, school: &str, detail: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE dossiers SET school = ?2, detail = ?3, keyed = 1 WHERE id = ?1")?
+        .execute(params![id, school, detail])?;
+    Ok(())
+}
+
 /// Writes a submission's computed columns.
 pub fn save(conn: &Connection, d: &DossierRow) -> Result<()> {
     conn.prepare_cached(
