@@ -208,6 +208,11 @@ fn the_scan_later_as_a_reply_completes_the_submission() {
     // Running again changes nothing and sends nothing twice.
     o.run();
     assert_eq!(o.replies().len(), 2);
+    // `reparse` recomputes the submissions from the raw mails: the same register.
+    let out = mail_intake(&["reparse", "-c", o.config.to_str().unwrap(), "--all"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(o.dossiers(), ds);
+    assert_eq!(o.replies().len(), 2);
 }
 
 #[test]

@@ -190,6 +190,22 @@ pub fn answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Option<i64
     Ok(None)
 }
 
+/// The kind of the mail one of our sent replies answered (for judging a thread reply before
+/// the register is rebuilt).
+pub fn kind_answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Option<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT v.kind FROM replies r JOIN verdicts v ON v.message = r.message
+         WHERE r.reply_message_id = ?1 AND r.state IN ('sent', 'bounced') AND v.kind IS NOT NULL
+         ORDER BY r.id DESC LIMIT 1",
+    )?;
+    for id in ids.iter().rev() {
+        if let Some(k) = st.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            return Ok(Some(k));
+        }
+    }
+    Ok(None)
+}
+
 /// Open submissions of one school and kind (for closing mistaken keys).
 pub fn open_of_school(conn: &Connection, kind: &str, school: &str) -> Result<Vec<DossierRow>> {
     let sql =
