@@ -3,9 +3,9 @@
 //! the state. Pure: mails in, [`Assessment`] out.
 
 use crate::classify::SubjectReading;
-use crate::rules::{KindRule, Part, Requirement, Rules};
+use crate::rules::{KindRule, Part, Rules};
 use crate::text::squeeze;
-use crate::validate::reasons;
+use crate::validate::{self, reasons};
 use crate::verdict::{
     AttachmentInfo, Decision, DossierPart, DossierState, ErrorCode, Expert, Role, Verdict, WarningCode,
 };
@@ -91,14 +91,6 @@ const SUBJECT_ERRORS: [ErrorCode; 3] =
     [ErrorCode::SubjectIncomplete, ErrorCode::UnknownSchool, ErrorCode::UnknownCategory];
 const ROLES: [Role; 4] = [Role::Form, Role::Scan, Role::SummaryTable, Role::Report];
 
-fn wanted(req: &Requirement) -> Role {
-    match req {
-        Requirement::Form => Role::Form,
-        Requirement::Scan => Role::Scan,
-        Requirement::Report => Role::Report,
-    }
-}
-
 /// Judges a submission from its mails (in arrival order; mails that do not contribute are
 /// passed over).
 pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules) -> Assessment {
@@ -136,17 +128,12 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
     // ---- required parts.
     let mut attachment_errors = Vec::new();
     for req in &kind.requires {
-        let role = wanted(req);
+        let role = validate::required_role(req);
         if source_of.contains_key(&(role as u8)) {
             continue;
         }
         let unreadable = mails.iter().any(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_some()));
-        attachment_errors.push(match (unreadable, req) {
-            (true, _) => ErrorCode::UnreadableAttachment,
-            (false, Requirement::Form) => ErrorCode::MissingForm,
-            (false, Requirement::Scan) => ErrorCode::MissingScan,
-            (false, Requirement::Report) => ErrorCode::MissingReport,
-        });
+        attachment_errors.push(validate::missing(req, unreadable));
     }
     attachment_errors.dedup();
 
