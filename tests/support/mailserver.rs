@@ -37,7 +37,7 @@ pub fn script(name: &str) -> PathBuf {
 }
 
 /// True when running under CI (`CI` set to anything but empty, `0` or `false`).
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
