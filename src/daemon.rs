@@ -19,8 +19,8 @@ use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, SourceConfig, TransportConfig};
-use crate::intake::imap::SentFolder;
-use crate::intake::{IntakeError, Source, maildir};
+use crate::intake::imap::{Found, SentFolder};
+use crate::intake::{IntakeError, Source, maildir, proof};
 use crate::reply::transport::{SendError, Transport};
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
@@ -141,7 +141,7 @@ pub async fn run(
 /// the store — is judged on all cores; each batch is stored in one transaction and its
 /// verdicts (each with its reply) saved in another.
 async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
-    let info = source.connect().await?;
+    let info = source.ensure_connected().await?;
     let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
     let mut stored = 0u64;
     // Stored by an earlier run but never judged (it stopped in between).
@@ -195,7 +195,99 @@ async fn fetch_and_store(
 ) -> Result<Option<(u64, Vec<ToJudge>)>, DaemonError> {
     let Some(uids) = chunk else { return Ok(None) };
     let fetched = source.fetch(uids).await?;
-    Ok(Some(store_batch(shared, fetched).await?))
+    let (fetched, proofs) = split_proof_copies(shared, fetched).await?;
+    let stored = store_batch(shared, fetched).await?;
+    record_proof_copies(shared, source, proofs).await?;
+    Ok(Some(stored))
+}
+
+/// Whether replies also go to the office's own address as proof of acceptance.
+fn proof_copies_on(cfg: &Config) -> bool {
+    matches!(&cfg.source, SourceConfig::Imap(c) if c.proof_copy) && matches!(cfg.transport, TransportConfig::Smtp(_))
+}
+
+/// A proof copy met by the intake: where it is, and the reply it proves.
+struct ProofCopy {
+    location: crate::store::Location,
+    reply: i64,
+    state: String,
+}
+
+/// Takes the proof copies of our own replies out of a fetched batch (see
+/// [`crate::intake::proof`]); the rest is stored as usual.
+async fn split_proof_copies(
+    shared: &Arc<Shared>,
+    fetched: Vec<Fetched>,
+) -> Result<(Vec<Fetched>, Vec<ProofCopy>), DaemonError> {
+    if !proof_copies_on(&shared.cfg) {
+        return Ok((fetched, Vec::new()));
+    }
+    let own = &shared.rules.automatic.own_header;
+    let candidates: Vec<(usize, String)> = fetched
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| proof::own_message_id(&f.raw, own).map(|id| (i, id)))
+        .collect();
+    if candidates.is_empty() {
+        return Ok((fetched, Vec::new()));
+    }
+    let known = shared
+        .store
+        .call(move |c| {
+            let mut known = Vec::new();
+            for (i, id) in candidates {
+                if let Some((reply, state)) = Store::reply_by_message_id(c, &id)? {
+                    known.push((i, reply, state));
+                }
+            }
+            Ok(known)
+        })
+        .await?;
+    let mut proofs = Vec::with_capacity(known.len());
+    let mut keep = Vec::with_capacity(fetched.len());
+    let mut known = known.into_iter().peekable();
+    for (i, f) in fetched.into_iter().enumerate() {
+        match known.next_if(|(k, _, _)| *k == i) {
+            Some((_, reply, state)) => proofs.push(ProofCopy { location: f.location, reply, state }),
+            None => keep.push(f),
+        }
+    }
+    Ok((keep, proofs))
+}
+
+/// Records proof copies (after the rest of their batch is stored, so the cursor never
+/// passes an unstored message): the reply they prove is sent, the cursor moves past them,
+/// and they are flagged read for the office.
+async fn record_proof_copies(shared: &Arc<Shared>, source: &mut Source, proofs: Vec<ProofCopy>) -> Result<(), DaemonError> {
+    if proofs.is_empty() {
+        return Ok(());
+    }
+    let uids: Vec<u32> = proofs.iter().map(|p| p.location.uid).collect();
+    for p in &proofs {
+        info!(stage = "proof", uid = p.location.uid, reply = p.reply, state = %p.state, "proof copy of our reply received; not a submission");
+    }
+    shared
+        .store
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for p in &proofs {
+                if p.state == "sending" || p.state == "pending" {
+                    Store::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
+                }
+                let l = &p.location;
+                Store::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    if let Err(e) = source.flag_proof(&uids).await {
+        warn!(stage = "proof", count = uids.len(), error = %e, "cannot flag the proof copies read; they stay unread in the mailbox");
+        if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 /// Stored messages waiting to be judged, in store order: runs of messages in memory (judged
@@ -531,7 +623,7 @@ async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>)
                 } else {
                     warn!(failures, error = %e, retry_in = ?backoff, "mailbox round failed; will retry");
                 }
-                source.logout().await;
+                source.disconnect();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => break,
@@ -563,9 +655,17 @@ pub(crate) fn sent_folder(cfg: &Config) -> SentStore {
 
 impl SentStore {
     pub(crate) async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
+        Ok(self.find(message_id).await? != Found::Nowhere)
+    }
+
+    /// Where a sent message is: in Sent, only as a proof copy in the office's mailbox, or
+    /// nowhere (it was never accepted).
+    pub(crate) async fn find(&mut self, message_id: &str) -> Result<Found, IntakeError> {
         match self {
-            SentStore::Imap { folder, .. } => folder.contains(message_id).await,
-            SentStore::Maildir { path, folder } => Ok(maildir::sent_contains(path, folder, message_id)),
+            SentStore::Imap { folder, .. } => folder.find(message_id).await,
+            SentStore::Maildir { path, folder } => {
+                Ok(if maildir::sent_contains(path, folder, message_id) { Found::Sent } else { Found::Nowhere })
+            }
         }
     }
 
@@ -579,7 +679,7 @@ impl SentStore {
         match self {
             SentStore::Imap { append: false, .. } => Ok(()),
             SentStore::Imap { folder, .. } => {
-                if folder.contains(message_id).await? {
+                if folder.in_sent(message_id).await? {
                     return Ok(());
                 }
                 folder.append(raw).await
@@ -597,7 +697,7 @@ async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result
     let before = Utc::now() - chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
     let rows = shared.store.call(move |c| Store::ambiguous_replies(c, &before)).await?;
     for r in rows {
-        let found = match sent.contains(&r.reply_message_id).await {
+        let found = match sent.find(&r.reply_message_id).await {
             Ok(found) => found,
             Err(e) => {
                 warn!(reply = r.id, error = %e, "cannot look in the Sent folder; the reply stays unresolved for now");
@@ -605,12 +705,16 @@ async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result
             }
         };
         let id = r.id;
-        if found {
+        if found == Found::Sent {
             info!(stage = "send", reply = id, "interrupted reply found in the Sent folder: it was sent");
             shared
                 .store
                 .call(move |c| Store::sent(c, id, "found in Sent after restart").and_then(|_| Store::appended(c, id)))
                 .await?;
+        } else if found == Found::Proof {
+            // Accepted (the server filed the proof copy); the Sent copy is still ours to make.
+            info!(stage = "send", reply = id, "interrupted reply's proof copy found in the mailbox: it was sent");
+            shared.store.call(move |c| Store::sent(c, id, "proof copy found after restart")).await?;
         } else {
             info!(stage = "send", reply = id, "interrupted reply not in the Sent folder: sending it again");
             let now = Utc::now();
@@ -803,7 +907,14 @@ async fn send_one(
         .await?;
     failpoint("before_smtp");
     let from = shared.cfg.transport.from().to_string();
-    let result = transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await;
+    let result = if proof_copies_on(&shared.cfg) {
+        // The office's own address as a second envelope recipient: the server files the
+        // proof of acceptance in its mailbox as it accepts (see `intake::proof`).
+        let office = crate::reply::transport::bare(&from).to_string();
+        transport.send_all(&from, &[r.recipient.clone(), office], &r.reply_message_id, &r.raw).await
+    } else {
+        transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await
+    };
     if result.is_ok() {
         failpoint("after_smtp_accept");
     }
