@@ -16,6 +16,7 @@ mod hostile;
 mod mailserver_smoke;
 mod office97;
 mod outage;
+mod providers;
 mod reparse;
 mod samples;
 mod security;

@@ -5,6 +5,7 @@ pub mod folders;
 pub mod imap;
 pub mod maildir;
 pub mod mutf7;
+pub mod probe;
 pub mod proof;
 
 use std::time::Duration;
