@@ -120,11 +120,11 @@ impl MailServer {
         Some(Self::start_inner(None, None, env))
     }
 
-    /// Successful IMAP logins of `user` so far, from Dovecot's log (`imap-login: Login:`).
+    /// Successful IMAP logins of `user` so far, from Dovecot's log (`imap-login: Info: Login: user=<…>`).
     pub fn imap_logins(&self, user: &str) -> usize {
         let log = fs::read_to_string(self.dir.join("dovecot/dovecot.log")).unwrap_or_default();
         let needle = format!("user=<{user}>");
-        log.lines().filter(|l| l.contains("imap-login: Login:") && l.contains(&needle)).count()
+        log.lines().filter(|l| l.contains("imap-login:") && l.contains(" Login: ") && l.contains(&needle)).count()
     }
 
     /// Starts an instance with these `(address, password)` mailboxes.
