@@ -619,6 +619,113 @@ pub fn uid_set(uids: &[u32]) -> String {
 mod tests {
     use super::*;
 
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// A scripted IMAP server on loopback: `answer(tag, command)` gives the lines to send
+    /// back (`None`: drop the connection). Serves connections until the test ends.
+    async fn fake_server(answer: fn(&str, &str) -> Option<String>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut r = BufReader::new(r);
+                    let _ = w.write_all(b"* OK fake ready\r\n").await;
+                    let mut line = String::new();
+                    while r.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+                        let l = line.trim_end().to_string();
+                        line.clear();
+                        let (tag, cmd) = l.split_once(' ').unwrap_or((&l, ""));
+                        match answer(tag, cmd) {
+                            Some(out) => {
+                                if w.write_all(out.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                            None => return,
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    fn cfg(port: u16) -> ImapConfig {
+        ImapConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            ca_file: None,
+            user: "office".into(),
+            password: crate::config::Secret::new("pw"),
+            folder: "INBOX".into(),
+            idle: true,
+            poll_interval: Duration::from_secs(60),
+            id: true,
+            sent_folder: "已发送".into(),
+            sent_folder_configured: true,
+            append_sent: true,
+            proof_copy: true,
+            keyword: "$MailIntake".into(),
+            provider: crate::config::presets::find("163"),
+        }
+    }
+
+    fn common(tag: &str, cmd: &str) -> Option<String> {
+        let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        Some(match verb.as_str() {
+            "LOGIN" => format!("{tag} OK logged in\r\n"),
+            "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 ID IDLE\r\n{tag} OK done\r\n"),
+            "SELECT" | "EXAMINE" => {
+                format!("* 0 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n")
+            }
+            "LIST" => format!("* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\Sent) \"/\" \"&XfJT0ZAB-\"\r\n{tag} OK done\r\n"),
+            "LOGOUT" => format!("* BYE bye\r\n{tag} OK done\r\n"),
+            _ => format!("{tag} BAD unknown\r\n"),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_server_refusing_id_is_used_without_it() {
+        let port = fake_server(|tag, cmd| {
+            if cmd.starts_with("ID ") {
+                return Some(format!("{tag} NO ID not allowed here\r\n"));
+            }
+            common(tag, cmd)
+        })
+        .await;
+        let mut source = ImapSource::new(cfg(port), Duration::from_secs(5));
+        let info = source.connect().await.expect("connects without ID");
+        assert_eq!(info.uidvalidity, 7);
+        // The session is held: asking again does not log in again.
+        assert_eq!(source.ensure_connected().await.unwrap(), info);
+    }
+
+    #[tokio::test]
+    async fn a_server_dropping_mid_append_gives_an_error_and_a_fresh_session_next_time() {
+        let port = fake_server(|tag, cmd| {
+            if cmd.starts_with("APPEND") {
+                // The APPEND names the Sent folder in modified UTF-7; the server hangs up
+                // before taking the message.
+                if !cmd.contains("\"&XfJT0ZAB-\"") {
+                    return Some(format!("{tag} NO Mailbox name is not valid mUTF-7\r\n"));
+                }
+                return None;
+            }
+            common(tag, cmd)
+        })
+        .await;
+        let mut sent = SentFolder::new(cfg(port), Duration::from_secs(5));
+        let err = sent.append(b"Subject: x\r\n\r\nbody\r\n").await.expect_err("the server dropped it");
+        assert!(err.to_string().contains("APPEND") && !err.to_string().contains("mUTF-7"), "{err}");
+        assert_eq!(sent.chosen().map(|c| c.name.as_str()), Some("已发送"), "found by \\Sent, decoded");
+        assert!(sent.session.is_none(), "the broken session is dropped");
+        // The next call logs in again (and fails the same way, cleanly).
+        assert!(sent.append(b"x").await.is_err());
+    }
+
     #[test]
     fn uid_sets_are_compact() {
         assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
