@@ -895,6 +895,43 @@ mod tests {
     }
 
     #[test]
+    fn every_provider_preset_gives_a_ready_file() {
+        for p in presets::PRESETS {
+            let text = presets::config_file(DEFAULT_CONFIG, p).replace("password = \"\"", "password = \"x\"");
+            let cfg = Config::from_str(&text, Path::new("/etc/mail-intake"), p.name)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", p.name));
+            let SourceConfig::Imap(imap) = &cfg.source else { panic!("imap") };
+            assert_eq!((imap.host.as_str(), imap.port, imap.tls), (p.imap_host, p.imap_port, p.imap_tls), "{}", p.name);
+            assert!(imap.id, "{}", p.name);
+            assert_eq!(imap.sent_folder, p.sent_names[0], "{}", p.name);
+            assert!(!imap.sent_folder_configured, "{}: the preset's name, not the office's", p.name);
+            assert_eq!(imap.append_sent, p.files_sent != presets::SentFiling::Always, "{}", p.name);
+            assert_eq!(imap.proof_copy, imap.append_sent, "{}", p.name);
+            let TransportConfig::Smtp(smtp) = &cfg.transport else { panic!("smtp") };
+            assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), (p.smtp_host, p.smtp_port, p.smtp_tls), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn a_preset_is_overridable_and_an_unknown_provider_is_refused() {
+        let text = "[mailbox]\nprovider = \"163\"\nhost = \"127.0.0.1\"\nport = 1143\ntls = \"none\"\nuser = \"o@163.com\"\npassword = \"x\"\nsent_folder = \"我的已发送\"\n[smtp]\nfrom = \"o@163.com\"\nport = 25\n";
+        let cfg = Config::from_str(text, Path::new("."), "t").expect("valid");
+        let SourceConfig::Imap(imap) = &cfg.source else { panic!("imap") };
+        assert_eq!((imap.host.as_str(), imap.port, imap.tls), ("127.0.0.1", 1143, TlsMode::None));
+        assert_eq!((imap.sent_folder.as_str(), imap.sent_folder_configured), ("我的已发送", true));
+        assert!(imap.provider.is_some_and(|p| p.needs_id));
+        let TransportConfig::Smtp(smtp) = &cfg.transport else { panic!("smtp") };
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("smtp.163.com", 25, TlsMode::Tls));
+
+        let bad = text.replace("\"163\"", "\"hotmail\"");
+        let Err(ConfigError::Invalid(p)) = Config::from_str(&bad, Path::new("."), "t") else { panic!("invalid") };
+        assert!(p.join("\n").contains("not a known provider"), "{p:?}");
+        let none = "[mailbox]\nuser = \"o\"\npassword = \"x\"\n[outbox_dir]\npath = \"o\"\nfrom = \"o@x.cn\"\n";
+        let Err(ConfigError::Invalid(p)) = Config::from_str(none, Path::new("."), "t") else { panic!("invalid") };
+        assert!(p.join("\n").contains("host is missing"), "{p:?}");
+    }
+
+    #[test]
     fn every_problem_is_reported() {
         let text = r#"
 [mailbox]
