@@ -15,6 +15,7 @@ mod habits;
 mod hostile;
 mod mailserver_smoke;
 mod office97;
+mod office_alerts;
 mod outage;
 mod providers;
 mod reparse;

@@ -11,6 +11,7 @@ mod demo_inbox;
 mod digest;
 mod reparse;
 mod run;
+mod status;
 mod table;
 
 use std::path::PathBuf;
@@ -137,6 +138,13 @@ pub enum Command {
         #[arg(long)]
         text: bool,
     },
+    /// Is the daemon doing its job? Exit 0 healthy, 1 degraded, 2 down.
+    Status {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with a configuration file.
     Config {
         #[command(subcommand)]
@@ -240,6 +248,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reply { config, id, resend, suppress } => admin::reply(&config, id, resend, suppress),
         Command::Export { config, xlsx, csv, attachments } => admin::export(&config, xlsx, csv, attachments),
         Command::Stats { config, json } => admin::stats(&config, json),
+        Command::Status { config, json } => status::run(&config, json),
         Command::Digest { config, date, send, html, text } => digest::run(&config, date, send, html, text),
         Command::Config { command: ConfigCommand::Check { config, connect } } => run::config_check(&config, connect),
         Command::Check { json, rules, jobs, files } => {

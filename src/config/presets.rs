@@ -165,7 +165,7 @@ pub const PRESETS: &[Preset] = &[
         sent_names: &["Sent Items", "Sent"],
         files_sent: SentFiling::Always,
         switch_on: "IMAP and SMTP AUTH enabled for the mailbox by the tenant administrator",
-        password: "an app password where basic authentication is still allowed (OAuth2 is not supported)",
+        password: "an app password where the tenant still allows basic authentication (Microsoft is retiring it; mail-intake has no OAuth2)",
     },
     Preset {
         name: "gmail",
