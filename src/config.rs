@@ -608,9 +608,12 @@ impl Config {
                 None
             }
             (Some(m), None) => {
-                let host = m.host.clone().filter(|h| !h.trim().is_empty()).or_else(|| preset.map(|p| p.imap_host.to_string()));
+                let host =
+                    m.host.clone().filter(|h| !h.trim().is_empty()).or_else(|| preset.map(|p| p.imap_host.to_string()));
                 let host = host.unwrap_or_else(|| {
-                    problems.push("[mailbox] host is missing: set host, or provider = \"163\" (etc.) to use a preset".into());
+                    problems.push(
+                        "[mailbox] host is missing: set host, or provider = \"163\" (etc.) to use a preset".into(),
+                    );
                     String::new()
                 });
                 let tls = m.tls.or(preset.map(|p| p.imap_tls)).unwrap_or_else(d_tls);

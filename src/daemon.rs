@@ -224,11 +224,8 @@ async fn split_proof_copies(
         return Ok((fetched, Vec::new()));
     }
     let own = &shared.rules.automatic.own_header;
-    let candidates: Vec<(usize, String)> = fetched
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| proof::own_message_id(&f.raw, own).map(|id| (i, id)))
-        .collect();
+    let candidates: Vec<(usize, String)> =
+        fetched.iter().enumerate().filter_map(|(i, f)| proof::own_message_id(&f.raw, own).map(|id| (i, id))).collect();
     if candidates.is_empty() {
         return Ok((fetched, Vec::new()));
     }
@@ -259,7 +256,11 @@ async fn split_proof_copies(
 /// Records proof copies (after the rest of their batch is stored, so the cursor never
 /// passes an unstored message): the reply they prove is sent, the cursor moves past them,
 /// and they are flagged read for the office.
-async fn record_proof_copies(shared: &Arc<Shared>, source: &mut Source, proofs: Vec<ProofCopy>) -> Result<(), DaemonError> {
+async fn record_proof_copies(
+    shared: &Arc<Shared>,
+    source: &mut Source,
+    proofs: Vec<ProofCopy>,
+) -> Result<(), DaemonError> {
     if proofs.is_empty() {
         return Ok(());
     }
@@ -618,13 +619,23 @@ async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut
                         "mail-intake reads the office mailbox again (at {}).\n\nMail that arrived meanwhile is being processed now; nothing was lost.\n",
                         Utc::now().to_rfc3339()
                     );
-                    match crate::health::mail_office(&shared.cfg, &shared.rules.automatic.own_header, transport, "mail-intake：邮箱已恢复 / mailbox recovered", &body).await {
+                    match crate::health::mail_office(
+                        &shared.cfg,
+                        &shared.rules.automatic.own_header,
+                        transport,
+                        "mail-intake：邮箱已恢复 / mailbox recovered",
+                        &body,
+                    )
+                    .await
+                    {
                         Ok(to) => {
                             info!(stage = "alert", to = ?to, "recovery mail sent to the office");
                             alert_open = false;
                             let _ = shared.store.call(|c| Store::set_state(c, keys::ALERT_SENT, "")).await;
                         }
-                        Err(e) => warn!(stage = "alert", error = %e, "cannot mail the office that the mailbox recovered; will try after the next poll"),
+                        Err(e) => {
+                            warn!(stage = "alert", error = %e, "cannot mail the office that the mailbox recovered; will try after the next poll")
+                        }
                     }
                 }
                 backoff = Duration::from_secs(1);
@@ -664,14 +675,24 @@ async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut
                     let body = format!(
                         "mail-intake cannot read the office mailbox: {failures} attempts in a row have failed.\n\nLast error: {e}\n\nUntil this is fixed, submissions are not registered and not answered (none are lost: they wait in the mailbox).\nCheck: the mailbox password / 授权码, that IMAP is switched on at the provider, the network.\n`mail-intake config check -c FILE --connect` tests the login; `mail-intake status -c FILE` shows the state.\nOne more mail follows when the mailbox answers again.\n"
                     );
-                    match crate::health::mail_office(&shared.cfg, &shared.rules.automatic.own_header, transport, "mail-intake：邮箱无法读取 / mailbox unreachable", &body).await {
+                    match crate::health::mail_office(
+                        &shared.cfg,
+                        &shared.rules.automatic.own_header,
+                        transport,
+                        "mail-intake：邮箱无法读取 / mailbox unreachable",
+                        &body,
+                    )
+                    .await
+                    {
                         Ok(to) => {
                             error!(stage = "alert", to = ?to, failures, "ALERT mail sent to the office");
                             alert_open = true;
                             let now = Utc::now().to_rfc3339();
                             let _ = shared.store.call(move |c| Store::set_state(c, keys::ALERT_SENT, &now)).await;
                         }
-                        Err(err) => error!(stage = "alert", error = %err, "ALERT: cannot mail the office about the failing mailbox; will try again at the next failure"),
+                        Err(err) => {
+                            error!(stage = "alert", error = %err, "ALERT: cannot mail the office about the failing mailbox; will try again at the next failure")
+                        }
                     }
                 }
                 source.disconnect();

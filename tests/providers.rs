@@ -68,7 +68,9 @@ fn a_163_layout_files_the_reply_in_its_sent_folder_once() {
     // The preset (id on, Sent “已发送”); host, port and TLS from the file override it.
     let config = config_with(&server, dir.path(), "provider = \"163\"");
     let report = connect_report(&config);
-    for expected in ["已发送", "草稿箱", "已删除", "&XfJT0ZAB-", "Sent:   “已发送”", "\\Sent (RFC 6154)", "客户端发信保存到已发送"] {
+    for expected in
+        ["已发送", "草稿箱", "已删除", "&XfJT0ZAB-", "Sent:   “已发送”", "\\Sent (RFC 6154)", "客户端发信保存到已发送"]
+    {
         assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
     }
     let log = dir.path().join("daemon.log");

@@ -68,10 +68,7 @@ pub fn default_config(provider: Option<&str>) -> anyhow::Result<ExitCode> {
         Some(name) if name.trim().eq_ignore_ascii_case("custom") => print!("{DEFAULT_CONFIG}"),
         Some(name) => match presets::find(name) {
             Some(p) => print!("{}", presets::config_file(DEFAULT_CONFIG, p)),
-            None => anyhow::bail!(
-                "unknown provider \"{name}\"; use one of {}",
-                presets::names().join(", ")
-            ),
+            None => anyhow::bail!("unknown provider \"{name}\"; use one of {}", presets::names().join(", ")),
         },
     }
     Ok(ExitCode::SUCCESS)

@@ -98,9 +98,7 @@ pub fn choose_sent(folders: &[Folder], preset: Option<&Preset>, configured: &str
         wire: super::mutf7::encode(configured),
         exists: false,
         why: format!("no folder is flagged \\Sent and none has a known Sent name; “{configured}” will be created"),
-        warning: Some(format!(
-            "the server lists no Sent folder; replies will be filed in a new folder “{configured}”"
-        )),
+        warning: Some(format!("the server lists no Sent folder; replies will be filed in a new folder “{configured}”")),
     }
 }
 

@@ -29,9 +29,9 @@ use tokio_rustls::rustls;
 use super::folders::{Folder, SentChoice, choose_sent};
 use super::mutf7;
 use super::{IntakeError, MailboxInfo, WaitOutcome};
-use tracing::{info, warn};
 use crate::config::{ImapConfig, TlsMode};
 use crate::store::{Fetched, Location};
+use tracing::{info, warn};
 
 /// A TCP or TLS stream, as one type for async-imap.
 #[derive(Debug)]
@@ -193,7 +193,9 @@ impl ImapSource {
         self.has_idle = caps.has_str("IDLE");
         let wire = mutf7::encode(&self.cfg.folder);
         let mailbox = match tokio::time::timeout(self.timeout, session.select(&wire)).await {
-            Err(_) => return Err(IntakeError::Io(format!("SELECT {}: no answer within {:?}", self.cfg.folder, self.timeout))),
+            Err(_) => {
+                return Err(IntakeError::Io(format!("SELECT {}: no answer within {:?}", self.cfg.folder, self.timeout)));
+            }
             Ok(Err(e)) => {
                 let hint = if e.to_string().contains("Unsafe Login") {
                     " (NetEase wants the IMAP ID command: set [mailbox] id = true or provider = \"163\")"
@@ -681,7 +683,9 @@ mod tests {
             "SELECT" | "EXAMINE" => {
                 format!("* 0 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n")
             }
-            "LIST" => format!("* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\Sent) \"/\" \"&XfJT0ZAB-\"\r\n{tag} OK done\r\n"),
+            "LIST" => format!(
+                "* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\Sent) \"/\" \"&XfJT0ZAB-\"\r\n{tag} OK done\r\n"
+            ),
             "LOGOUT" => format!("* BYE bye\r\n{tag} OK done\r\n"),
             _ => format!("{tag} BAD unknown\r\n"),
         })

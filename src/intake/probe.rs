@@ -23,7 +23,11 @@ pub async fn report(cfg: &ImapConfig, timeout: Duration, smtp: bool) -> Result<S
     let wanted = ["IDLE", "ID", "MOVE", "UIDPLUS", "SPECIAL-USE", "LIST-EXTENDED", "CONDSTORE"];
     let has: Vec<&str> = wanted.iter().copied().filter(|c| caps.has_str(*c)).collect();
     let _ = writeln!(out, "  logged in: {}@{}:{} ({:?})", cfg.user, cfg.host, cfg.port, cfg.tls);
-    let _ = writeln!(out, "  server offers: {}", if has.is_empty() { "none of IDLE, ID, MOVE, SPECIAL-USE".into() } else { has.join(" ") });
+    let _ = writeln!(
+        out,
+        "  server offers: {}",
+        if has.is_empty() { "none of IDLE, ID, MOVE, SPECIAL-USE".into() } else { has.join(" ") }
+    );
     let (folders, choice) = discover_sent(&mut session, cfg, timeout).await?;
     let _ = writeln!(out, "  folders ({}):", folders.len());
     for f in &folders {
