@@ -578,19 +578,10 @@ async fn mark(
 }
 
 /// The intake loop: one session held across polls, reconnect backoff, IDLE/poll, heartbeat,
-/// and one alert mail (and one recovery mail) per outage, recorded in the store.
+/// and one alert mail (and one recovery mail) per outage ([`crate::health::Outage`]).
 async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut watch::Receiver<bool>) {
-    use crate::health::keys;
     let mut source = Source::new(&shared.cfg.source, &shared.cfg.daemon);
-    // An outage survives a restart: its count and its open alert are in the store.
-    let (mut failures, mut alert_open) = shared
-        .store
-        .call(|c| {
-            let failures = Store::get_state(c, keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0u32);
-            Ok((failures, Store::get_state(c, keys::ALERT_SENT)?.is_some_and(|s| !s.is_empty())))
-        })
-        .await
-        .unwrap_or((0, false));
+    let mut outage = crate::health::Outage::load(&shared.store, &shared.cfg, &shared.rules, transport).await;
     let mut backoff = Duration::from_secs(1);
     let mut last_heartbeat = std::time::Instant::now();
     let poll = match &shared.cfg.source {
@@ -607,37 +598,7 @@ async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut
         };
         match round {
             Ok((stored, judged)) => {
-                if failures >= shared.cfg.daemon.alert_after_failures {
-                    info!(failures, "mailbox reachable again");
-                }
-                if failures > 0 {
-                    let _ = shared.store.call(|c| Store::set_state(c, keys::POLL_FAILURES, "0")).await;
-                }
-                failures = 0;
-                if alert_open {
-                    let body = format!(
-                        "mail-intake reads the office mailbox again (at {}).\n\nMail that arrived meanwhile is being processed now; nothing was lost.\n",
-                        Utc::now().to_rfc3339()
-                    );
-                    match crate::health::mail_office(
-                        &shared.cfg,
-                        &shared.rules.automatic.own_header,
-                        transport,
-                        "mail-intake：邮箱已恢复 / mailbox recovered",
-                        &body,
-                    )
-                    .await
-                    {
-                        Ok(to) => {
-                            info!(stage = "alert", to = ?to, "recovery mail sent to the office");
-                            alert_open = false;
-                            let _ = shared.store.call(|c| Store::set_state(c, keys::ALERT_SENT, "")).await;
-                        }
-                        Err(e) => {
-                            warn!(stage = "alert", error = %e, "cannot mail the office that the mailbox recovered; will try after the next poll")
-                        }
-                    }
-                }
+                outage.success().await;
                 backoff = Duration::from_secs(1);
                 if stored > 0 || judged > 0 {
                     info!(stage = "poll", stored, judged, "poll done");
@@ -656,45 +617,7 @@ async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut
                 }
             }
             Err(e) => {
-                failures += 1;
-                let (n, error, now) = (failures.to_string(), e.to_string(), Utc::now().to_rfc3339());
-                let _ = shared
-                    .store
-                    .call(move |c| {
-                        Store::set_state(c, keys::POLL_FAILURES, &n)?;
-                        Store::set_state(c, keys::LAST_POLL_ERROR, &error)?;
-                        Store::set_state(c, keys::LAST_POLL_FAILURE, &now)
-                    })
-                    .await;
-                if failures == shared.cfg.daemon.alert_after_failures {
-                    error!(failures, error = %e, "ALERT: the mailbox has failed {failures} times in a row; mail is not being processed");
-                } else {
-                    warn!(failures, error = %e, retry_in = ?backoff, "mailbox round failed; will retry");
-                }
-                if failures >= shared.cfg.daemon.alert_after_failures && !alert_open {
-                    let body = format!(
-                        "mail-intake cannot read the office mailbox: {failures} attempts in a row have failed.\n\nLast error: {e}\n\nUntil this is fixed, submissions are not registered and not answered (none are lost: they wait in the mailbox).\nCheck: the mailbox password / 授权码, that IMAP is switched on at the provider, the network.\n`mail-intake config check -c FILE --connect` tests the login; `mail-intake status -c FILE` shows the state.\nOne more mail follows when the mailbox answers again.\n"
-                    );
-                    match crate::health::mail_office(
-                        &shared.cfg,
-                        &shared.rules.automatic.own_header,
-                        transport,
-                        "mail-intake：邮箱无法读取 / mailbox unreachable",
-                        &body,
-                    )
-                    .await
-                    {
-                        Ok(to) => {
-                            error!(stage = "alert", to = ?to, failures, "ALERT mail sent to the office");
-                            alert_open = true;
-                            let now = Utc::now().to_rfc3339();
-                            let _ = shared.store.call(move |c| Store::set_state(c, keys::ALERT_SENT, &now)).await;
-                        }
-                        Err(err) => {
-                            error!(stage = "alert", error = %err, "ALERT: cannot mail the office about the failing mailbox; will try again at the next failure")
-                        }
-                    }
-                }
+                outage.failure(&e.to_string(), backoff).await;
                 source.disconnect();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

@@ -166,6 +166,122 @@ fn judge(mut s: Status, now: DateTime<Utc>, poll_interval: std::time::Duration, 
     s
 }
 
+/// An outage of the mailbox as the intake loop lives it: failed polls in a row (recorded in
+/// the store), the single alert mail once there are `alert_after_failures` of them, the
+/// single recovery mail at the first success after it. Survives restarts (the count and the
+/// open alert are in the store).
+pub struct Outage<'a> {
+    store: &'a Store,
+    cfg: &'a crate::config::Config,
+    rules: &'a crate::Rules,
+    transport: &'a crate::reply::transport::Transport,
+    failures: u32,
+    alert_open: bool,
+}
+
+impl<'a> Outage<'a> {
+    pub async fn load(
+        store: &'a Store,
+        cfg: &'a crate::config::Config,
+        rules: &'a crate::Rules,
+        transport: &'a crate::reply::transport::Transport,
+    ) -> Outage<'a> {
+        let (failures, alert_open) = store
+            .call(|c| {
+                let failures = Store::get_state(c, keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0u32);
+                Ok((failures, Store::get_state(c, keys::ALERT_SENT)?.is_some_and(|s| !s.is_empty())))
+            })
+            .await
+            .unwrap_or((0, false));
+        Outage { store, cfg, rules, transport, failures, alert_open }
+    }
+
+    fn threshold(&self) -> u32 {
+        self.cfg.daemon.alert_after_failures.max(1)
+    }
+
+    /// A poll succeeded: the count goes back to 0; an open alert is closed by a recovery mail.
+    pub async fn success(&mut self) {
+        if self.failures >= self.threshold() {
+            tracing::info!(failures = self.failures, "mailbox reachable again");
+        }
+        if self.failures > 0 {
+            let _ = self.store.call(|c| Store::set_state(c, keys::POLL_FAILURES, "0")).await;
+        }
+        self.failures = 0;
+        if !self.alert_open {
+            return;
+        }
+        let body = format!(
+            "mail-intake reads the office mailbox again (at {}).\n\nMail that arrived meanwhile is being processed now; nothing was lost.\n",
+            Utc::now().to_rfc3339()
+        );
+        let subject = "mail-intake：邮箱已恢复 / mailbox recovered";
+        match mail_office(self.cfg, &self.rules.automatic.own_header, self.transport, subject, &body).await {
+            Ok(to) => {
+                tracing::info!(stage = "alert", to = ?to, "recovery mail sent to the office");
+                self.alert_open = false;
+                let _ = self.store.call(|c| Store::set_state(c, keys::ALERT_SENT, "")).await;
+            }
+            Err(e) => tracing::warn!(
+                stage = "alert",
+                error = %e,
+                "cannot mail the office that the mailbox recovered; will try after the next poll"
+            ),
+        }
+    }
+
+    /// A poll failed: recorded; at the threshold, one ALERT line and (once per outage) the
+    /// alert mail — tried again at each later failure until it goes out.
+    pub async fn failure(&mut self, error: &str, retry_in: std::time::Duration) {
+        self.failures += 1;
+        let failures = self.failures;
+        let (n, err, now) = (failures.to_string(), error.to_string(), Utc::now().to_rfc3339());
+        let _ = self
+            .store
+            .call(move |c| {
+                Store::set_state(c, keys::POLL_FAILURES, &n)?;
+                Store::set_state(c, keys::LAST_POLL_ERROR, &err)?;
+                Store::set_state(c, keys::LAST_POLL_FAILURE, &now)
+            })
+            .await;
+        if failures == self.threshold() {
+            tracing::error!(
+                failures,
+                error,
+                "ALERT: the mailbox has failed {failures} times in a row; mail is not being processed"
+            );
+        } else {
+            tracing::warn!(failures, error, retry_in = ?retry_in, "mailbox round failed; will retry");
+        }
+        if failures < self.threshold() || self.alert_open {
+            return;
+        }
+        let body = format!(
+            "mail-intake cannot read the office mailbox: {failures} attempts in a row have failed.\n\n\
+             Last error: {error}\n\n\
+             Until this is fixed, submissions are not registered and not answered (none are lost: they wait in the mailbox).\n\
+             Check: the mailbox password / 授权码, that IMAP is switched on at the provider, the network.\n\
+             `mail-intake config check -c FILE --connect` tests the login; `mail-intake status -c FILE` shows the state.\n\
+             One more mail follows when the mailbox answers again.\n"
+        );
+        let subject = "mail-intake：邮箱无法读取 / mailbox unreachable";
+        match mail_office(self.cfg, &self.rules.automatic.own_header, self.transport, subject, &body).await {
+            Ok(to) => {
+                tracing::error!(stage = "alert", to = ?to, failures, "ALERT mail sent to the office");
+                self.alert_open = true;
+                let now = Utc::now().to_rfc3339();
+                let _ = self.store.call(move |c| Store::set_state(c, keys::ALERT_SENT, &now)).await;
+            }
+            Err(e) => tracing::error!(
+                stage = "alert",
+                error = %e,
+                "ALERT: cannot mail the office about the failing mailbox; will try again at the next failure"
+            ),
+        }
+    }
+}
+
 /// Who hears about trouble: the `[digest] to` addresses, else the office's own address.
 pub fn office_recipients(cfg: &crate::config::Config) -> Vec<String> {
     if cfg.digest.to.is_empty() {

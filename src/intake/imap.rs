@@ -194,7 +194,10 @@ impl ImapSource {
         let wire = mutf7::encode(&self.cfg.folder);
         let mailbox = match tokio::time::timeout(self.timeout, session.select(&wire)).await {
             Err(_) => {
-                return Err(IntakeError::Io(format!("SELECT {}: no answer within {:?}", self.cfg.folder, self.timeout)));
+                return Err(IntakeError::Io(format!(
+                    "SELECT {}: no answer within {:?}",
+                    self.cfg.folder, self.timeout
+                )));
             }
             Ok(Err(e)) => {
                 let hint = if e.to_string().contains("Unsafe Login") {
