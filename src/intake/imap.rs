@@ -514,6 +514,19 @@ impl SentFolder {
     /// Whether a message with this Message-ID is in the Sent folder (or, with proof copies
     /// on, in the folder the daemon reads).
     pub async fn find(&mut self, message_id: &str) -> Result<Found, IntakeError> {
+        // A search is read-only: when a held session turns out stale (the server's
+        // autologout), it is tried once more on a fresh one.
+        let reused = self.session.is_some();
+        match self.find_once(message_id).await {
+            Err(e) if reused => {
+                warn!(stage = "sent-folder", error = %e, "the Sent folder's connection had gone stale; logging in again");
+                self.find_once(message_id).await
+            }
+            r => r,
+        }
+    }
+
+    async fn find_once(&mut self, message_id: &str) -> Result<Found, IntakeError> {
         let t = self.timeout;
         let inbox = self.cfg.proof_copy.then(|| mutf7::encode(&self.cfg.folder));
         let result = async {
@@ -550,6 +563,17 @@ impl SentFolder {
 
     /// Whether a message with this Message-ID is in the Sent folder itself.
     pub async fn in_sent(&mut self, message_id: &str) -> Result<bool, IntakeError> {
+        let reused = self.session.is_some();
+        match self.in_sent_once(message_id).await {
+            Err(e) if reused => {
+                warn!(stage = "sent-folder", error = %e, "the Sent folder's connection had gone stale; logging in again");
+                self.in_sent_once(message_id).await
+            }
+            r => r,
+        }
+    }
+
+    async fn in_sent_once(&mut self, message_id: &str) -> Result<bool, IntakeError> {
         let t = self.timeout;
         let result = async {
             let (s, sent) = self.session().await?;
@@ -566,7 +590,8 @@ impl SentFolder {
         result
     }
 
-    /// Appends a sent reply (flagged `\Seen`).
+    /// Appends a sent reply (flagged `\Seen`). Not retried here: a lost answer may hide a
+    /// completed APPEND, so the caller looks again ([`Self::in_sent`]) before a new try.
     pub async fn append(&mut self, raw: &[u8]) -> Result<(), IntakeError> {
         let t = self.timeout;
         let result = async {
