@@ -207,6 +207,15 @@ fn proof_copies_on(cfg: &Config) -> bool {
     matches!(&cfg.source, SourceConfig::Imap(c) if c.proof_copy) && matches!(cfg.transport, TransportConfig::Smtp(_))
 }
 
+/// Where proof copies go: the mailbox the daemon reads (its login, when that is an
+/// address), else the office's From address.
+fn proof_address(cfg: &Config) -> String {
+    match &cfg.source {
+        SourceConfig::Imap(c) if c.user.parse::<lettre::Address>().is_ok() => c.user.clone(),
+        _ => crate::reply::transport::bare(cfg.transport.from()).to_string(),
+    }
+}
+
 /// A proof copy met by the intake: where it is, and the reply it proves.
 struct ProofCopy {
     location: crate::store::Location,
@@ -905,7 +914,7 @@ async fn send_one(
     let result = if proof_copies_on(&shared.cfg) {
         // The office's own address as a second envelope recipient: the server files the
         // proof of acceptance in its mailbox as it accepts (see `intake::proof`).
-        let office = crate::reply::transport::bare(&from).to_string();
+        let office = proof_address(&shared.cfg);
         transport.send_all(&from, &[r.recipient.clone(), office], &r.reply_message_id, &r.raw).await
     } else {
         transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await
