@@ -197,3 +197,28 @@ fn a_connection_dropped_mid_idle_is_reconnected() {
     assert!(text.contains("waiting for new mail failed; reconnecting"), "{text}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn default_config_for_a_provider_is_ready_to_fill_in() {
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_mail-intake")).args(args).output().unwrap();
+    let out = run(&["default-config", "--provider", "163"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("provider = \"163\""), "{text}");
+    assert!(text.contains("# host = \"imap.163.com\"") && text.contains("# host = \"smtp.163.com\""), "{text}");
+    // Filled in with an address and a password, it is a valid configuration.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, text.replace("password = \"\"", "password = \"授权码\"")).unwrap();
+    let check = run(&["config", "check", "-c", path.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && said.contains("imap.163.com:993"), "{said}");
+
+    let bad = run(&["default-config", "--provider", "hotmail"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("exmail, qq, 163"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
