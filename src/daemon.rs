@@ -216,11 +216,17 @@ fn proof_address(cfg: &Config) -> String {
     }
 }
 
+/// Why an interrupted send is tried again: no copy of it was found (`last_error`).
+const NOT_ACCEPTED: &str = "interrupted before the server accepted it";
+
 /// A proof copy met by the intake: where it is, and the reply it proves.
 struct ProofCopy {
     location: crate::store::Location,
     reply: i64,
     state: String,
+    /// The reply waits to be sent again only because its copy was not found in time: the
+    /// proof shows the earlier attempt was accepted after all.
+    late_proof: bool,
 }
 
 /// Takes the proof copies of our own replies out of a fetched batch (see
@@ -243,8 +249,9 @@ async fn split_proof_copies(
         .call(move |c| {
             let mut known = Vec::new();
             for (i, id) in candidates {
-                if let Some((reply, state)) = Store::reply_by_message_id(c, &id)? {
-                    known.push((i, reply, state));
+                if let Some((reply, state, last_error)) = Store::reply_by_message_id(c, &id)? {
+                    let late = state == "pending" && last_error.as_deref() == Some(NOT_ACCEPTED);
+                    known.push((i, reply, state, late));
                 }
             }
             Ok(known)
@@ -254,8 +261,10 @@ async fn split_proof_copies(
     let mut keep = Vec::with_capacity(fetched.len());
     let mut known = known.into_iter().peekable();
     for (i, f) in fetched.into_iter().enumerate() {
-        match known.next_if(|(k, _, _)| *k == i) {
-            Some((_, reply, state)) => proofs.push(ProofCopy { location: f.location, reply, state }),
+        match known.next_if(|(k, _, _, _)| *k == i) {
+            Some((_, reply, state, late_proof)) => {
+                proofs.push(ProofCopy { location: f.location, reply, state, late_proof })
+            }
             None => keep.push(f),
         }
     }
@@ -282,7 +291,8 @@ async fn record_proof_copies(
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for p in &proofs {
-                if p.state == "sending" || p.state == "pending" {
+                // Not a reply queued again by hand (`reply --resend`): that one must go out.
+                if p.state == "sending" || p.late_proof {
                     Store::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
                 }
                 let l = &p.location;
@@ -722,10 +732,7 @@ async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result
         } else {
             info!(stage = "send", reply = id, "interrupted reply not in the Sent folder: sending it again");
             let now = Utc::now();
-            shared
-                .store
-                .call(move |c| Store::retry_later(c, id, "interrupted before the server accepted it", &now))
-                .await?;
+            shared.store.call(move |c| Store::retry_later(c, id, NOT_ACCEPTED, &now)).await?;
         }
     }
     Ok(())

@@ -409,11 +409,11 @@ impl Store {
         Store::reply_rows(conn, "message = ?1", [message])
     }
 
-    /// The reply (id, state) whose Message-ID this is.
-    pub fn reply_by_message_id(conn: &Connection, message_id: &str) -> Result<Option<(i64, String)>> {
+    /// The reply (id, state, last error) whose Message-ID this is.
+    pub fn reply_by_message_id(conn: &Connection, message_id: &str) -> Result<Option<(i64, String, Option<String>)>> {
         Ok(conn
-            .query_row("SELECT id, state FROM replies WHERE reply_message_id = ?1", [message_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+            .query_row("SELECT id, state, last_error FROM replies WHERE reply_message_id = ?1", [message_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?)
     }
