@@ -652,7 +652,8 @@ impl Config {
                 let sent_folder_configured = m.sent_folder.is_some();
                 let sent_folder = m
                     .sent_folder
-                    .clone()
+                    .as_deref()
+                    .map(crate::intake::mutf7::from_config)
                     .or_else(|| preset.map(|p| p.sent_names[0].to_string()))
                     .unwrap_or_else(d_sent);
                 let append_sent =
@@ -665,7 +666,7 @@ impl Config {
                     ca_file: opt_path(&m.ca_file),
                     user: m.user,
                     password,
-                    folder: m.folder,
+                    folder: crate::intake::mutf7::from_config(&m.folder),
                     idle: m.idle,
                     id: m.id.unwrap_or(true),
                     sent_folder,

@@ -114,7 +114,7 @@ pub fn status(
         replies_failed: count(conn, "SELECT count(*) FROM replies WHERE state = 'failed'", [])?,
         replies_held_by_cap: count(
             conn,
-            "SELECT count(*) FROM replies WHERE state = 'suppressed' AND reason LIKE '%automatic replies to%'",
+            "SELECT count(*) FROM replies WHERE state = 'suppressed' AND reason LIKE 'more than % automatic replies to %'",
             [],
         )?,
         last_poll,

@@ -110,6 +110,17 @@ pub fn decode_lossy(name: &str) -> String {
     decode(name).unwrap_or_else(|_| name.to_string())
 }
 
+/// A folder name as the office wrote it in the configuration: plain UTF-8 (`已发送`), or —
+/// copied from another client's settings — already in modified UTF-7 (`&XfJT0ZAB-`), which
+/// is decoded so that it is not encoded twice. A name that only looks like modified UTF-7
+/// without naming any non-ASCII character (`R&D`) is taken as written.
+pub fn from_config(name: &str) -> String {
+    match decode(name) {
+        Ok(plain) if name.contains('&') && plain != name && !plain.is_ascii() => plain,
+        _ => name.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +164,15 @@ mod tests {
         for name in ["a", "é", "日", "a日b", "日&日", "&&", "x-y", "😀", "a😀b&c日", "Ω", "🀄🀄🀄"] {
             assert_eq!(decode(&encode(name)).unwrap(), name, "{name}");
         }
+    }
+
+    #[test]
+    fn configured_names_are_taken_plain_or_already_encoded() {
+        assert_eq!(from_config("已发送"), "已发送");
+        assert_eq!(from_config("&XfJT0ZAB-"), "已发送");
+        assert_eq!(from_config("R&D"), "R&D");
+        assert_eq!(from_config("A&-B"), "A&-B", "only ASCII: taken as written");
+        assert_eq!(from_config("Sent Messages"), "Sent Messages");
     }
 
     #[test]
