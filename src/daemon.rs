@@ -19,8 +19,8 @@ use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, SourceConfig, TransportConfig};
-use crate::intake::imap::SentFolder;
-use crate::intake::{IntakeError, Source, maildir};
+use crate::intake::imap::{Found, SentFolder};
+use crate::intake::{IntakeError, Source, maildir, proof};
 use crate::register;
 use crate::reply::transport::{SendError, Transport};
 use crate::reply::{self, ReplyContext};
@@ -116,12 +116,13 @@ pub async fn run(
         let (shared, transport, shutdown) = (shared.clone(), transport.clone(), shutdown.clone());
         tokio::spawn(async move { digest_loop(shared, transport, shutdown).await })
     });
+    let alert_transport = transport.clone();
     let outbox = {
         let shared = shared.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move { outbox_loop(shared, transport, shutdown).await })
     };
-    intake_loop(&shared, &mut shutdown).await;
+    intake_loop(&shared, &alert_transport, &mut shutdown).await;
     shared.outbox_wake.notify_one();
     match outbox.await {
         Ok(Ok(sent)) => summary.replies_sent = sent,
@@ -158,7 +159,7 @@ pub fn rebuild_if_needed(store: &Store, rules: &Rules, limits: &crate::limits::L
 /// the store — is judged on all cores; each batch is stored in one transaction and its
 /// verdicts (each with its reply) saved in another.
 async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
-    let info = source.connect().await?;
+    let info = source.ensure_connected().await?;
     let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
     let mut stored = 0u64;
     // Stored by an earlier run but never judged (it stopped in between).
@@ -212,7 +213,119 @@ async fn fetch_and_store(
 ) -> Result<Option<(u64, Vec<ToJudge>)>, DaemonError> {
     let Some(uids) = chunk else { return Ok(None) };
     let fetched = source.fetch(uids).await?;
-    Ok(Some(store_batch(shared, fetched).await?))
+    let (fetched, proofs) = split_proof_copies(shared, fetched).await?;
+    let stored = store_batch(shared, fetched).await?;
+    record_proof_copies(shared, source, proofs).await?;
+    Ok(Some(stored))
+}
+
+/// Whether replies also go to the office's own address as proof of acceptance.
+fn proof_copies_on(cfg: &Config) -> bool {
+    matches!(&cfg.source, SourceConfig::Imap(c) if c.proof_copy) && matches!(cfg.transport, TransportConfig::Smtp(_))
+}
+
+/// Where proof copies go: the mailbox the daemon reads (its login, when that is an
+/// address), else the office's From address.
+fn proof_address(cfg: &Config) -> String {
+    match &cfg.source {
+        SourceConfig::Imap(c) if c.user.parse::<lettre::Address>().is_ok() => c.user.clone(),
+        _ => crate::reply::transport::bare(cfg.transport.from()).to_string(),
+    }
+}
+
+/// Why an interrupted send is tried again: no copy of it was found (`last_error`).
+const NOT_ACCEPTED: &str = "interrupted before the server accepted it";
+
+/// A proof copy met by the intake: where it is, and the reply it proves.
+struct ProofCopy {
+    location: crate::store::Location,
+    reply: i64,
+    state: String,
+    /// The reply waits to be sent again only because its copy was not found in time: the
+    /// proof shows the earlier attempt was accepted after all.
+    late_proof: bool,
+}
+
+/// Takes the proof copies of our own replies out of a fetched batch (see
+/// [`crate::intake::proof`]); the rest is stored as usual.
+async fn split_proof_copies(
+    shared: &Arc<Shared>,
+    fetched: Vec<Fetched>,
+) -> Result<(Vec<Fetched>, Vec<ProofCopy>), DaemonError> {
+    if !proof_copies_on(&shared.cfg) {
+        return Ok((fetched, Vec::new()));
+    }
+    let own = &shared.rules.automatic.own_header;
+    let candidates: Vec<(usize, String)> =
+        fetched.iter().enumerate().filter_map(|(i, f)| proof::own_message_id(&f.raw, own).map(|id| (i, id))).collect();
+    if candidates.is_empty() {
+        return Ok((fetched, Vec::new()));
+    }
+    let known = shared
+        .store
+        .call(move |c| {
+            let mut known = Vec::new();
+            for (i, id) in candidates {
+                if let Some((reply, state, last_error)) = Store::reply_by_message_id(c, &id)? {
+                    let late = state == "pending" && last_error.as_deref() == Some(NOT_ACCEPTED);
+                    known.push((i, reply, state, late));
+                }
+            }
+            Ok(known)
+        })
+        .await?;
+    let mut proofs = Vec::with_capacity(known.len());
+    let mut keep = Vec::with_capacity(fetched.len());
+    let mut known = known.into_iter().peekable();
+    for (i, f) in fetched.into_iter().enumerate() {
+        match known.next_if(|(k, _, _, _)| *k == i) {
+            Some((_, reply, state, late_proof)) => {
+                proofs.push(ProofCopy { location: f.location, reply, state, late_proof })
+            }
+            None => keep.push(f),
+        }
+    }
+    Ok((keep, proofs))
+}
+
+/// Records proof copies (after the rest of their batch is stored, so the cursor never
+/// passes an unstored message): the reply they prove is sent, the cursor moves past them,
+/// and they are flagged read for the office.
+async fn record_proof_copies(
+    shared: &Arc<Shared>,
+    source: &mut Source,
+    proofs: Vec<ProofCopy>,
+) -> Result<(), DaemonError> {
+    if proofs.is_empty() {
+        return Ok(());
+    }
+    let uids: Vec<u32> = proofs.iter().map(|p| p.location.uid).collect();
+    for p in &proofs {
+        info!(stage = "proof", uid = p.location.uid, reply = p.reply, state = %p.state, "proof copy of our reply received; not a submission");
+    }
+    shared
+        .store
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for p in &proofs {
+                // Not a reply queued again by hand (`reply --resend`): that one must go out.
+                if p.state == "sending" || p.late_proof {
+                    Store::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
+                }
+                let l = &p.location;
+                Store::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    if let Err(e) = source.flag_proof(&uids).await {
+        warn!(stage = "proof", count = uids.len(), error = %e, "cannot flag the proof copies read; they stay unread in the mailbox");
+        if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 /// Stored messages waiting to be judged, in store order: runs of messages in memory (judged
@@ -487,10 +600,11 @@ async fn mark(
     Ok(())
 }
 
-/// The intake loop with reconnect backoff, IDLE/poll, heartbeat and a single alert.
-async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>) {
+/// The intake loop: one session held across polls, reconnect backoff, IDLE/poll, heartbeat,
+/// and one alert mail (and one recovery mail) per outage ([`crate::health::Outage`]).
+async fn intake_loop(shared: &Arc<Shared>, transport: &Transport, shutdown: &mut watch::Receiver<bool>) {
     let mut source = Source::new(&shared.cfg.source, &shared.cfg.daemon);
-    let mut failures = 0u32;
+    let mut outage = crate::health::Outage::load(&shared.store, &shared.cfg, &shared.rules, transport).await;
     let mut backoff = Duration::from_secs(1);
     let mut last_heartbeat = std::time::Instant::now();
     let poll = match &shared.cfg.source {
@@ -507,10 +621,7 @@ async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>)
         };
         match round {
             Ok((stored, judged)) => {
-                if failures >= shared.cfg.daemon.alert_after_failures {
-                    info!(failures, "mailbox reachable again");
-                }
-                failures = 0;
+                outage.success().await;
                 backoff = Duration::from_secs(1);
                 if stored > 0 || judged > 0 {
                     info!(stage = "poll", stored, judged, "poll done");
@@ -529,13 +640,8 @@ async fn intake_loop(shared: &Arc<Shared>, shutdown: &mut watch::Receiver<bool>)
                 }
             }
             Err(e) => {
-                failures += 1;
-                if failures == shared.cfg.daemon.alert_after_failures {
-                    error!(failures, error = %e, "ALERT: the mailbox has failed {failures} times in a row; mail is not being processed");
-                } else {
-                    warn!(failures, error = %e, retry_in = ?backoff, "mailbox round failed; will retry");
-                }
-                source.logout().await;
+                outage.failure(&e.to_string(), backoff).await;
+                source.disconnect();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => break,
@@ -567,9 +673,17 @@ pub(crate) fn sent_folder(cfg: &Config) -> SentStore {
 
 impl SentStore {
     pub(crate) async fn contains(&mut self, message_id: &str) -> Result<bool, IntakeError> {
+        Ok(self.find(message_id).await? != Found::Nowhere)
+    }
+
+    /// Where a sent message is: in Sent, only as a proof copy in the office's mailbox, or
+    /// nowhere (it was never accepted).
+    pub(crate) async fn find(&mut self, message_id: &str) -> Result<Found, IntakeError> {
         match self {
-            SentStore::Imap { folder, .. } => folder.contains(message_id).await,
-            SentStore::Maildir { path, folder } => Ok(maildir::sent_contains(path, folder, message_id)),
+            SentStore::Imap { folder, .. } => folder.find(message_id).await,
+            SentStore::Maildir { path, folder } => {
+                Ok(if maildir::sent_contains(path, folder, message_id) { Found::Sent } else { Found::Nowhere })
+            }
         }
     }
 
@@ -583,7 +697,7 @@ impl SentStore {
         match self {
             SentStore::Imap { append: false, .. } => Ok(()),
             SentStore::Imap { folder, .. } => {
-                if folder.contains(message_id).await? {
+                if folder.in_sent(message_id).await? {
                     return Ok(());
                 }
                 folder.append(raw).await
@@ -601,7 +715,7 @@ async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result
     let before = Utc::now() - chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
     let rows = shared.store.call(move |c| Store::ambiguous_replies(c, &before)).await?;
     for r in rows {
-        let found = match sent.contains(&r.reply_message_id).await {
+        let found = match sent.find(&r.reply_message_id).await {
             Ok(found) => found,
             Err(e) => {
                 warn!(reply = r.id, error = %e, "cannot look in the Sent folder; the reply stays unresolved for now");
@@ -609,19 +723,20 @@ async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result
             }
         };
         let id = r.id;
-        if found {
+        if found == Found::Sent {
             info!(stage = "send", reply = id, "interrupted reply found in the Sent folder: it was sent");
             shared
                 .store
                 .call(move |c| Store::sent(c, id, "found in Sent after restart").and_then(|_| Store::appended(c, id)))
                 .await?;
+        } else if found == Found::Proof {
+            // Accepted (the server filed the proof copy); the Sent copy is still ours to make.
+            info!(stage = "send", reply = id, "interrupted reply's proof copy found in the mailbox: it was sent");
+            shared.store.call(move |c| Store::sent(c, id, "proof copy found after restart")).await?;
         } else {
             info!(stage = "send", reply = id, "interrupted reply not in the Sent folder: sending it again");
             let now = Utc::now();
-            shared
-                .store
-                .call(move |c| Store::retry_later(c, id, "interrupted before the server accepted it", &now))
-                .await?;
+            shared.store.call(move |c| Store::retry_later(c, id, NOT_ACCEPTED, &now)).await?;
         }
     }
     Ok(())
@@ -807,7 +922,14 @@ async fn send_one(
         .await?;
     failpoint("before_smtp");
     let from = shared.cfg.transport.from().to_string();
-    let result = transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await;
+    let result = if proof_copies_on(&shared.cfg) {
+        // The office's own address as a second envelope recipient: the server files the
+        // proof of acceptance in its mailbox as it accepts (see `intake::proof`).
+        let office = proof_address(&shared.cfg);
+        transport.send_all(&from, &[r.recipient.clone(), office], &r.reply_message_id, &r.raw).await
+    } else {
+        transport.send(&from, &r.recipient, &r.reply_message_id, &r.raw).await
+    };
     if result.is_ok() {
         failpoint("after_smtp_accept");
     }
