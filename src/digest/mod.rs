@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::daemon::SentStore;
+use crate::intake::sent::SentStore;
 use crate::reply::transport::{SendError, Transport};
 use crate::rules::Rules;
 use crate::store::query::{self, Filter, MessageRow};
@@ -911,7 +911,7 @@ pub(crate) async fn send_once(
 pub async fn send_by_hand(cfg: &Config, rules: &Rules, date: NaiveDate) -> Result<Outcome, DigestError> {
     let store = Store::open(&cfg.store_path)?;
     let transport = Transport::build(&cfg.transport)?;
-    let mut sent = crate::daemon::sent_folder(cfg);
+    let mut sent = crate::intake::sent::sent_folder(cfg);
     send_once(&store, cfg, rules, date, &transport, &mut sent, true).await
 }
 

@@ -464,7 +464,7 @@ async fn sent_once_per_day_even_when_asked_twice_and_after_a_crash() {
     let rules = Rules::embedded();
     let store = Store::open(&cfg.store_path).unwrap();
     let transport = Transport::build(&cfg.transport).unwrap();
-    let mut sent = crate::daemon::sent_folder(&cfg);
+    let mut sent = crate::intake::sent::sent_folder(&cfg);
     let day = date("2023-03-20");
     let first = send_once(&store, &cfg, &rules, day, &transport, &mut sent, false).await.unwrap();
     assert!(matches!(first, Outcome::Sent { .. }), "{first:?}");

@@ -7,6 +7,7 @@ pub mod maildir;
 pub mod mutf7;
 pub mod probe;
 pub mod proof;
+pub mod sent;
 
 use std::time::Duration;
 
