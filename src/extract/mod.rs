@@ -9,6 +9,8 @@ pub mod doc;
 pub mod docx;
 pub mod form;
 pub mod pdf;
+pub mod raster;
+pub mod seal;
 pub mod sheet;
 pub mod sniff;
 

@@ -1,0 +1,214 @@
+//! Page pictures for the seal detector: JPEG, PNG and raw PDF samples decoded under a pixel
+//! cap and shrunk at once to a small working size, so the detector never holds more than one
+//! full-resolution page and works on at most [`WORK_SIDE`] pixels a side.
+//!
+//! Decoding is done by maintained crates (`zune-jpeg`, `png`; PDF streams by lopdf's capped
+//! decoders); only the shrinking (a box filter) and CMYK→RGB are this project's code.
+
+use std::io::Cursor;
+
+/// Most pixels one picture may have to be decoded (about 8 000 × 6 000; an A4 page at
+/// 600 dpi is 35 million). Bigger pictures are refused with a reason.
+pub const MAX_PIXELS: u64 = 50_000_000;
+
+/// Longest side, in pixels, of the picture the detector works on.
+pub const WORK_SIDE: usize = 1000;
+
+/// A decoded picture: `channels` is 1 (grey) or 3 (RGB), rows top to bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raster {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    pub data: Vec<u8>,
+}
+
+/// Why a picture gave no raster.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RasterError {
+    /// Over the pixel cap: refused, the reason is shown to the school.
+    #[error("图片尺寸 {width}×{height} 像素，超过 {} 万像素的上限，未读取", MAX_PIXELS / 10_000)]
+    TooLarge { width: u64, height: u64 },
+    /// A compressed picture that expands past the decompression cap: refused.
+    #[error("图片数据解压后超过 {} MB 的上限，未读取", .0.div_ceil(1024 * 1024))]
+    Bomb(u64),
+    /// Colour cannot be told (bitonal, an unknown colour space or filter): not a refusal.
+    #[error("无法判断颜色（{0}）")]
+    Colourless(String),
+    /// The data does not decode.
+    #[error("图片无法解码（{0}）")]
+    Corrupt(String),
+}
+
+impl RasterError {
+    /// True when the picture was refused at a cap (the attachment is then unreadable).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, RasterError::TooLarge { .. } | RasterError::Bomb(_))
+    }
+}
+
+fn check_size(width: u64, height: u64) -> Result<(), RasterError> {
+    if width == 0 || height == 0 {
+        return Err(RasterError::Corrupt("尺寸为零".into()));
+    }
+    if width.saturating_mul(height) > MAX_PIXELS {
+        return Err(RasterError::TooLarge { width, height });
+    }
+    Ok(())
+}
+
+/// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) and shrinks it.
+pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let probe_opts = DecoderOptions::default().set_max_width(1 << 16).set_max_height(1 << 16);
+    let mut probe = zune_jpeg::JpegDecoder::new_with_options(Cursor::new(bytes), probe_opts);
+    probe.decode_headers().map_err(|e| RasterError::Corrupt(e.to_string()))?;
+    let (w, h) = probe.dimensions().ok_or_else(|| RasterError::Corrupt("no dimensions".into()))?;
+    check_size(w as u64, h as u64)?;
+    let grey = matches!(probe.input_colorspace(), Some(ColorSpace::Luma));
+    let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+    let opts = DecoderOptions::default()
+        .set_max_width(1 << 16)
+        .set_max_height(1 << 16)
+        .set_strict_mode(false)
+        .jpeg_set_out_colorspace(out);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(Cursor::new(bytes), opts);
+    let pixels = dec.decode().map_err(|e| RasterError::Corrupt(e.to_string()))?;
+    let channels = if grey { 1 } else { 3 };
+    if pixels.len() < w * h * channels {
+        return Err(RasterError::Corrupt("数据不完整".into()));
+    }
+    Ok(shrink(&pixels, w, h, channels))
+}
+
+/// Decodes a PNG (any depth; palettes expanded, alpha composed over white) and shrinks it.
+pub fn png(bytes: &[u8]) -> Result<Raster, RasterError> {
+    let mut dec = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 200 * 1024 * 1024 });
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec.read_info().map_err(|e| RasterError::Corrupt(e.to_string()))?;
+    let (w, h) = (reader.info().width as u64, reader.info().height as u64);
+    check_size(w, h)?;
+    let size = reader.output_buffer_size().ok_or_else(|| RasterError::Corrupt("尺寸异常".into()))?;
+    let mut buf = vec![0u8; size];
+    let info = reader.next_frame(&mut buf).map_err(|e| RasterError::Corrupt(e.to_string()))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let samples = info.color_type.samples();
+    let stride = info.line_size;
+    let (channels, alpha) = match info.color_type {
+        png::ColorType::Grayscale => (1, false),
+        png::ColorType::GrayscaleAlpha => (1, true),
+        png::ColorType::Rgb => (3, false),
+        png::ColorType::Rgba => (3, true),
+        png::ColorType::Indexed => return Err(RasterError::Colourless("未展开的调色板".into())),
+    };
+    if info.bit_depth != png::BitDepth::Eight {
+        // EXPAND makes every depth below 8 into 8 bits; only bitonal sources stay odd.
+        return Err(RasterError::Colourless("位深异常".into()));
+    }
+    let mut packed = Vec::with_capacity(w * h * channels);
+    for row in buf.chunks(stride).take(h) {
+        for px in row.chunks(samples).take(w) {
+            if alpha {
+                let a = u16::from(px[samples - 1]);
+                for &c in &px[..channels] {
+                    packed.push(((u16::from(c) * a + 255 * (255 - a)) / 255) as u8);
+                }
+            } else {
+                packed.extend_from_slice(&px[..channels]);
+            }
+        }
+    }
+    if packed.len() < w * h * channels {
+        return Err(RasterError::Corrupt("数据不完整".into()));
+    }
+    Ok(shrink(&packed, w, h, channels))
+}
+
+/// Colour model of raw PDF samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Samples {
+    Grey,
+    Rgb,
+    Cmyk,
+}
+
+impl Samples {
+    pub fn components(self) -> usize {
+        match self {
+            Samples::Grey => 1,
+            Samples::Rgb => 3,
+            Samples::Cmyk => 4,
+        }
+    }
+}
+
+/// 8-bit samples (grey, RGB or CMYK) to a shrunk raster.
+pub fn raw_samples(data: &[u8], width: usize, height: usize, model: Samples) -> Result<Raster, RasterError> {
+    check_size(width as u64, height as u64)?;
+    let comps = model.components();
+    if data.len() < width * height * comps {
+        return Err(RasterError::Corrupt("数据不完整".into()));
+    }
+    match model {
+        Samples::Grey => Ok(shrink(&data[..width * height], width, height, 1)),
+        Samples::Rgb => Ok(shrink(&data[..width * height * 3], width, height, 3)),
+        Samples::Cmyk => {
+            let rgb: Vec<u8> = data[..width * height * 4]
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255 - u16::from(p[3]);
+                    [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
+                })
+                .collect();
+            Ok(shrink(&rgb, width, height, 3))
+        }
+    }
+}
+
+/// Box-filters `data` down so that its longer side is at most [`WORK_SIDE`].
+pub fn shrink(data: &[u8], width: usize, height: usize, channels: usize) -> Raster {
+    let f = width.max(height).div_ceil(WORK_SIDE).max(1);
+    if f == 1 {
+        return Raster { width, height, channels, data: data[..width * height * channels].to_vec() };
+    }
+    let (ow, oh) = ((width / f).max(1), (height / f).max(1));
+    let mut acc = vec![0u32; ow * channels];
+    let mut out = Vec::with_capacity(ow * oh * channels);
+    for oy in 0..oh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for y in oy * f..((oy + 1) * f).min(height) {
+            let line = &data[y * width * channels..(y + 1) * width * channels];
+            for ox in 0..ow {
+                for x in ox * f..((ox + 1) * f).min(width) {
+                    for c in 0..channels {
+                        acc[ox * channels + c] += u32::from(line[x * channels + c]);
+                    }
+                }
+            }
+        }
+        let n = (f * f) as u32;
+        out.extend(acc.iter().map(|a| (a / n) as u8));
+    }
+    Raster { width: ow, height: oh, channels, data: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinks_to_the_working_side() {
+        let data = vec![200u8; 3000 * 1500 * 3];
+        let r = shrink(&data, 3000, 1500, 3);
+        assert_eq!((r.width, r.height, r.channels), (1000, 500, 3));
+        assert!(r.data.iter().all(|&v| v == 200));
+    }
+
+    #[test]
+    fn huge_sizes_are_refused_before_decoding() {
+        let err = raw_samples(&[], 30_000, 30_000, Samples::Rgb).unwrap_err();
+        assert!(err.is_refusal(), "{err}");
+        assert!(err.to_string().contains("30000×30000"), "{err}");
+    }
+}
