@@ -105,6 +105,52 @@ pub enum Role {
     Other,
 }
 
+/// Whether a scan shows the school's seal (a red ring or oval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seal {
+    Found,
+    NotFound,
+    /// Red cannot be told: greyscale or bitonal pictures, or a picture that cannot be decoded.
+    Unverifiable,
+}
+
+impl Seal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seal::Found => "found",
+            Seal::NotFound => "not_found",
+            Seal::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// Where a seal was seen: the page (from 1; 1 for a picture) and its box as fractions of the
+/// page's width and height, `[x0, y0, x1, y1]` from the top-left corner, 3 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SealAt {
+    pub page: u32,
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+}
+
+impl SealAt {
+    pub fn new(page: u32, bbox: [f32; 4]) -> SealAt {
+        SealAt { page, bbox: bbox.map(|v| (v.clamp(0.0, 1.0) * 1000.0).round() / 1000.0) }
+    }
+
+    /// In words for the office: `第 2 页右下（x 62–86 %，y 70–88 %）`.
+    pub fn describe(&self) -> String {
+        let [x0, y0, x1, y1] = self.bbox;
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let v = if cy < 1.0 / 3.0 { "上" } else if cy < 2.0 / 3.0 { "中" } else { "下" };
+        let h = if cx < 1.0 / 3.0 { "左" } else if cx < 2.0 / 3.0 { "中" } else { "右" };
+        let place = if v == h { "中部".to_string() } else { format!("{v}{h}") };
+        let pc = |f: f32| (f * 100.0).round() as i32;
+        format!("第 {} 页{place}（x {}–{} %，y {}–{} %）", self.page, pc(x0), pc(x1), pc(y0), pc(y1))
+    }
+}
+
 /// One expert as read from 附件2 (or from the 附件3 row naming the subject's expert).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expert {
@@ -141,6 +187,15 @@ pub struct AttachmentInfo {
     /// The archive this file came out of.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub archive: Option<String>,
+    /// For a scan: whether it shows a seal (`null` for attachments that are not scans).
+    #[serde(default)]
+    pub seal: Option<Seal>,
+    /// For a scan: how many of its pages are blank (`null` for attachments that are not scans).
+    #[serde(default)]
+    pub blank_pages: Option<u32>,
+    /// For a scan with a seal: the first page showing it and where.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub seal_at: Option<SealAt>,
     /// Why the file could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub problem: Option<String>,

@@ -9,6 +9,7 @@ pub mod doc;
 pub mod docx;
 pub mod form;
 pub mod pdf;
+pub mod pdf_seal;
 pub mod raster;
 pub mod seal;
 pub mod sheet;
@@ -76,6 +77,8 @@ pub struct Extracted {
     pub inline: bool,
     pub has_content_id: bool,
     pub archive: Option<String>,
+    /// What the seal detector says (PDFs and pictures; `None` for anything else).
+    pub seal: Option<pdf_seal::SealFacts>,
 }
 
 /// Reads one attachment.
@@ -84,9 +87,29 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
     let sniffed = sniff::sniff(&att.bytes);
     let claimed = sniff::claimed(&att.filename, &att.declared_type);
     let result = catch_unwind(AssertUnwindSafe(|| content(att, sniffed, claimed, rules, limits)));
-    let (file_type, content) = match result {
+    let (file_type, mut content) = match result {
         Ok(pair) => pair,
         Err(_) => (claimed.unwrap_or(sniffed), Content::Unreadable("文件内容异常，读取时出错".into())),
+    };
+    let seal = match &content {
+        Content::Pdf(facts) => Some(facts.seal.clone()),
+        Content::Image { .. } => {
+            let kind = file_type.as_str();
+            let picture = catch_unwind(AssertUnwindSafe(|| match kind {
+                "jpeg" | "png" => pdf_seal::picture_file(&att.bytes, kind == "jpeg"),
+                // Other picture formats are not decoded: red cannot be told.
+                _ => Ok(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
+            }));
+            match picture {
+                Ok(Ok(facts)) => Some(facts),
+                Ok(Err(reason)) => {
+                    content = Content::Unreadable(reason);
+                    None
+                }
+                Err(_) => Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
+            }
+        }
+        _ => None,
     };
     Extracted {
         filename: att.filename.clone(),
@@ -98,6 +121,7 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
         inline: att.inline,
         has_content_id: att.has_content_id,
         archive: att.archive.clone(),
+        seal,
     }
 }
 
@@ -116,6 +140,7 @@ pub fn unread(att: &Attachment, reason: String) -> Extracted {
         inline: att.inline,
         has_content_id: att.has_content_id,
         archive: att.archive.clone(),
+        seal: None,
     }
 }
 

@@ -25,6 +25,9 @@ const SECTORS: usize = 36;
 /// What one picture shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PictureFinding {
+    /// Size of the analysed (shrunk) picture; rings are in its pixels.
+    pub width: usize,
+    pub height: usize,
     /// Red cannot be told: one channel, or colour samples without any colour in them.
     pub grey: bool,
     /// Nothing on it but paper.
@@ -51,10 +54,10 @@ pub fn seal_size_ok(diameter: f32, page_short: f32) -> bool {
 pub fn analyse(r: &Raster) -> PictureFinding {
     let n = r.width * r.height;
     if n == 0 {
-        return PictureFinding { grey: true, blank: true, rings: Vec::new() };
+        return PictureFinding { width: r.width, height: r.height, grey: true, blank: true, rings: Vec::new() };
     }
     if r.channels == 1 {
-        return PictureFinding { grey: true, blank: blank_grey(r), rings: Vec::new() };
+        return PictureFinding { width: r.width, height: r.height, grey: true, blank: blank_grey(r), rings: Vec::new() };
     }
     let px = |i: usize| -> [f32; 3] {
         let p = &r.data[i * 3..i * 3 + 3];
@@ -106,7 +109,7 @@ pub fn analyse(r: &Raster) -> PictureFinding {
     // Colour samples with no colour anywhere (a grey scan stored as RGB) cannot show red.
     let grey = coloured == 0 && chroma_spread(r) <= 3;
     let rings = if grey { Vec::new() } else { rings(&red, r.width, r.height) };
-    PictureFinding { grey, blank, rings }
+    PictureFinding { width: r.width, height: r.height, grey, blank, rings }
 }
 
 /// Red ink: hue within about 25° of red, saturated, not dark.

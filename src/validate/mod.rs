@@ -447,6 +447,7 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 _ => None,
             };
             let role = roles.and_then(|r| r.get(i).copied()).unwrap_or(Role::Other);
+            let seal = e.seal.as_ref().filter(|_| role == Role::Scan);
             AttachmentInfo {
                 filename: e.filename.clone(),
                 kind: e.file_type.clone(),
@@ -458,6 +459,9 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 width,
                 height,
                 archive: e.archive.clone(),
+                seal: seal.and_then(|s| s.seal),
+                blank_pages: seal.map(|s| s.blank_pages),
+                seal_at: seal.and_then(|s| s.at),
                 problem,
             }
         })
