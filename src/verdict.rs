@@ -51,6 +51,8 @@ pub enum ErrorCode {
     SchoolMismatch,
     UnsupportedArchive,
     AttachmentLink,
+    /// Every scan is colour (or a text PDF) and none shows the school's seal.
+    ScanUnstamped,
 }
 
 impl ErrorCode {
@@ -67,6 +69,7 @@ impl ErrorCode {
             ErrorCode::SchoolMismatch => "school_mismatch",
             ErrorCode::UnsupportedArchive => "unsupported_archive",
             ErrorCode::AttachmentLink => "attachment_link",
+            ErrorCode::ScanUnstamped => "scan_unstamped",
         }
     }
 }
@@ -80,6 +83,8 @@ pub enum WarningCode {
     ExpertTitleBelowSenior,
     DuplicateSubmission,
     FormIncomplete,
+    /// No scan shows a seal and the scans that could not be checked are greyscale or bitonal.
+    SealUnverified,
 }
 
 impl WarningCode {
@@ -90,6 +95,7 @@ impl WarningCode {
             WarningCode::ExpertTitleBelowSenior => "expert_title_below_senior",
             WarningCode::DuplicateSubmission => "duplicate_submission",
             WarningCode::FormIncomplete => "form_incomplete",
+            WarningCode::SealUnverified => "seal_unverified",
         }
     }
 }

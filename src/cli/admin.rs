@@ -119,6 +119,7 @@ fn store_filter(f: &super::ListFilter, rules: &Rules) -> anyhow::Result<Filter> 
             ErrorCode::SchoolMismatch,
             ErrorCode::UnsupportedArchive,
             ErrorCode::AttachmentLink,
+            ErrorCode::ScanUnstamped,
         ];
         let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
         bail!("--error {e}: unknown error code; use one of {}", codes.join(", "));

@@ -34,6 +34,7 @@ pub fn error(code: &str) -> String {
         ErrorCode::SchoolMismatch => "学校与表格不一致",
         ErrorCode::UnsupportedArchive => "压缩包无法打开",
         ErrorCode::AttachmentLink => "附件为超大附件下载链接",
+        ErrorCode::ScanUnstamped => "扫描件未见公章",
     }
     .to_string()
 }
@@ -49,6 +50,7 @@ pub fn warning(code: &str, rules: &Rules) -> String {
         WarningCode::ExpertTitleBelowSenior => "职称低于副高级".to_string(),
         WarningCode::DuplicateSubmission => "重复报送（以最新为准）".to_string(),
         WarningCode::FormIncomplete => "表格有必填项未填".to_string(),
+        WarningCode::SealUnverified => "扫描件为灰度，公章待核对".to_string(),
     }
 }
 

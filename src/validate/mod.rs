@@ -5,6 +5,9 @@
 //! so they can never disagree.
 
 mod reasons;
+mod seals;
+
+pub use seals::seal_findings;
 
 use std::time::Instant;
 
@@ -171,6 +174,16 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
             (false, Requirement::Scan) => ErrorCode::MissingScan,
             (false, Requirement::Report) => ErrorCode::MissingReport,
         });
+    }
+    if kind.requires.contains(&Requirement::Scan) {
+        let scans: Vec<&AttachmentInfo> = v.attachments.iter().filter(|a| a.role == Role::Scan).collect();
+        let (seal_errors, seal_warnings) = seal_findings(&scans);
+        for e in seal_errors {
+            if !attachment_errors.contains(&e) {
+                attachment_errors.push(e);
+            }
+        }
+        warnings.extend(seal_warnings);
     }
     attachment_errors.dedup();
 
