@@ -78,8 +78,10 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
     let dict = &stream.dict;
     let int = |k: &[u8]| dict.get(k).ok().and_then(|o| o.as_i64().ok());
     let (w, h) = (int(b"Width").unwrap_or(0).max(0) as u64, int(b"Height").unwrap_or(0).max(0) as u64);
-    if w.saturating_mul(h) > raster::MAX_PIXELS {
-        return Some(Err(RasterError::TooLarge { width: w, height: h }));
+    // Decoded JPEGs are bounded by the pixel cap; raw samples by the decompression cap (one
+    // byte a pixel at least), so either way a 30 000 × 30 000 picture is refused unread.
+    if let Err(e) = raster::check_size(w, h, raster::MAX_PIXELS.max(cap as u64)) {
+        return Some(Err(e));
     }
     if dict.get(b"ImageMask").and_then(|o| o.as_bool()).unwrap_or(false) {
         return Some(Err(RasterError::Colourless("模板图".into())));
@@ -97,6 +99,9 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
     };
     match codec {
         Some(b"DCTDecode") => {
+            if let Err(e) = raster::check_size(w, h, raster::MAX_PIXELS) {
+                return Some(Err(e));
+            }
             let data = match transport(stream) {
                 Ok(d) => d,
                 Err(e) => return Some(Err(e)),
@@ -114,9 +119,15 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
             let Some(space) = space else {
                 return if doc.is_none() { None } else { Some(Err(RasterError::Colourless("颜色空间".into()))) };
             };
-            let data = match stream.decompressed_content_with_limit(cap) {
-                Ok(d) => d,
-                Err(e) => return Some(Err(decode_error(e, cap))),
+            let inflated;
+            let data: &[u8] = if filters.is_empty() {
+                &stream.content
+            } else {
+                inflated = match stream.decompressed_content_with_limit(cap) {
+                    Ok(d) => d,
+                    Err(e) => return Some(Err(decode_error(e, cap))),
+                };
+                &inflated
             };
             let (w, h) = (w as usize, h as usize);
             let model = match space {
@@ -140,7 +151,7 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
                     return Some(raster::raw_samples(&rgb, w, h, Samples::Rgb).map(|r| seal::analyse(&r)));
                 }
             };
-            Some(raster::raw_samples(&data, w, h, model).map(|r| seal::analyse(&r)))
+            Some(raster::raw_samples(data, w, h, model).map(|r| seal::analyse(&r)))
         }
     }
 }

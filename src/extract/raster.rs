@@ -27,8 +27,8 @@ pub struct Raster {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RasterError {
     /// Over the pixel cap: refused, the reason is shown to the school.
-    #[error("图片尺寸 {width}×{height} 像素，超过 {} 万像素的上限，未读取", MAX_PIXELS / 10_000)]
-    TooLarge { width: u64, height: u64 },
+    #[error("图片尺寸 {width}×{height} 像素，超过 {} 万像素的上限，未读取", .max / 10_000)]
+    TooLarge { width: u64, height: u64, max: u64 },
     /// A compressed picture that expands past the decompression cap: refused.
     #[error("图片数据解压后超过 {} MB 的上限，未读取", .0.div_ceil(1024 * 1024))]
     Bomb(u64),
@@ -47,12 +47,13 @@ impl RasterError {
     }
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), RasterError> {
+/// Refuses a picture of more than `max` pixels (and one of no pixels).
+pub fn check_size(width: u64, height: u64, max: u64) -> Result<(), RasterError> {
     if width == 0 || height == 0 {
         return Err(RasterError::Corrupt("尺寸为零".into()));
     }
-    if width.saturating_mul(height) > MAX_PIXELS {
-        return Err(RasterError::TooLarge { width, height });
+    if width.saturating_mul(height) > max {
+        return Err(RasterError::TooLarge { width, height, max });
     }
     Ok(())
 }
@@ -65,7 +66,7 @@ pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
     let mut probe = zune_jpeg::JpegDecoder::new_with_options(Cursor::new(bytes), probe_opts);
     probe.decode_headers().map_err(|e| RasterError::Corrupt(e.to_string()))?;
     let (w, h) = probe.dimensions().ok_or_else(|| RasterError::Corrupt("no dimensions".into()))?;
-    check_size(w as u64, h as u64)?;
+    check_size(w as u64, h as u64, MAX_PIXELS)?;
     let grey = matches!(probe.input_colorspace(), Some(ColorSpace::Luma));
     let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
     let opts = DecoderOptions::default()
@@ -84,12 +85,15 @@ pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
 
 /// Decodes a PNG (any depth; palettes expanded, alpha composed over white) and shrinks it.
 pub fn png(bytes: &[u8]) -> Result<Raster, RasterError> {
-    let mut dec = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 200 * 1024 * 1024 });
+    let mut dec = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 3 * MAX_PIXELS as usize });
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = dec.read_info().map_err(|e| RasterError::Corrupt(e.to_string()))?;
     let (w, h) = (reader.info().width as u64, reader.info().height as u64);
-    check_size(w, h)?;
+    check_size(w, h, MAX_PIXELS)?;
     let size = reader.output_buffer_size().ok_or_else(|| RasterError::Corrupt("尺寸异常".into()))?;
+    if size as u64 > 4 * MAX_PIXELS {
+        return Err(RasterError::TooLarge { width: w, height: h, max: MAX_PIXELS });
+    }
     let mut buf = vec![0u8; size];
     let info = reader.next_frame(&mut buf).map_err(|e| RasterError::Corrupt(e.to_string()))?;
     let (w, h) = (info.width as usize, info.height as usize);
@@ -143,9 +147,10 @@ impl Samples {
     }
 }
 
-/// 8-bit samples (grey, RGB or CMYK) to a shrunk raster.
+/// 8-bit samples (grey, RGB or CMYK) to a shrunk raster. (Already in memory, so bounded by
+/// the decompression cap rather than the pixel cap.)
 pub fn raw_samples(data: &[u8], width: usize, height: usize, model: Samples) -> Result<Raster, RasterError> {
-    check_size(width as u64, height as u64)?;
+    check_size(width as u64, height as u64, u64::MAX)?;
     let comps = model.components();
     if data.len() < width * height * comps {
         return Err(RasterError::Corrupt("数据不完整".into()));
@@ -207,7 +212,7 @@ mod tests {
 
     #[test]
     fn huge_sizes_are_refused_before_decoding() {
-        let err = raw_samples(&[], 30_000, 30_000, Samples::Rgb).unwrap_err();
+        let err = check_size(30_000, 30_000, MAX_PIXELS).unwrap_err();
         assert!(err.is_refusal(), "{err}");
         assert!(err.to_string().contains("30000×30000"), "{err}");
     }
