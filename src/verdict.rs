@@ -145,15 +145,14 @@ impl SealAt {
         SealAt { page, bbox: bbox.map(|v| (v.clamp(0.0, 1.0) * 1000.0).round() / 1000.0) }
     }
 
-    /// In words for the office: `第 2 页右下（x 62–86 %，y 70–88 %）`.
+    /// In words for the office: `第 2 页下部右侧（x 62–86 %，y 70–88 %）`.
     pub fn describe(&self) -> String {
         let [x0, y0, x1, y1] = self.bbox;
         let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-        let v = if cy < 1.0 / 3.0 { "上" } else if cy < 2.0 / 3.0 { "中" } else { "下" };
-        let h = if cx < 1.0 / 3.0 { "左" } else if cx < 2.0 / 3.0 { "中" } else { "右" };
-        let place = if v == h { "中部".to_string() } else { format!("{v}{h}") };
+        let v = if cy < 1.0 / 3.0 { "上部" } else if cy < 2.0 / 3.0 { "中部" } else { "下部" };
+        let h = if cx < 1.0 / 3.0 { "左侧" } else if cx < 2.0 / 3.0 { "中间" } else { "右侧" };
         let pc = |f: f32| (f * 100.0).round() as i32;
-        format!("第 {} 页{place}（x {}–{} %，y {}–{} %）", self.page, pc(x0), pc(x1), pc(y0), pc(y1))
+        format!("第 {} 页{v}{h}（x {}–{} %，y {}–{} %）", self.page, pc(x0), pc(x1), pc(y0), pc(y1))
     }
 }
 

@@ -18,4 +18,5 @@ mod office97;
 mod outage;
 mod reparse;
 mod samples;
+mod seals;
 mod security;

@@ -1025,7 +1025,7 @@ pub fn image_pdf(dict: &str, data: &[u8]) -> Vec<u8> {
     ])
 }
 
-/// RGB pixels of a printed page `w`×`h`: grey lines of print and, when `sealed`, a red ring
+/// RGB pixels of a printed page `w`×`h`: lines of print, a value in blue ink and, when `sealed`, a red ring
 /// seal (a fifth of the page wide) in the lower right.
 pub fn stamped_page(w: usize, h: usize, sealed: bool) -> Vec<u8> {
     let mut px = vec![248u8; w * h * 3];
@@ -1041,6 +1041,12 @@ pub fn stamped_page(w: usize, h: usize, sealed: bool) -> Vec<u8> {
             for d in 0..line {
                 put(x, y + d, [30, 30, 30]);
             }
+        }
+    }
+    // values written in by hand, in blue ink
+    for x in w / 2..w * 8 / 10 {
+        for d in 0..line + 1 {
+            put(x, h / 8 + h / 40 + d, [40, 50, 150]);
         }
     }
     if sealed {

@@ -1,0 +1,204 @@
+//! Seal detection end to end (issue 13): every labelled submission of
+//! `../shared/samples-seals` judged against its `labels.jsonl` (decision, errors, warnings and
+//! the scan's `seal`), and scans built in code: a colour scan with and without a seal, an
+//! electronic seal drawn as vectors, a red letterhead, greyscale and blank scans, and
+//! pictures refused at the caps.
+
+use mail_intake::verdict::{Decision, ErrorCode, Seal, Verdict, WarningCode};
+use mail_intake::{JudgeOptions, Rules, judge};
+use serde_json::Value;
+
+use crate::support::build::{ExpertForm, Mail, image_pdf, jpeg, pdf, stamped_page};
+use crate::support::{shared, skip_loudly};
+
+fn sorted(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> =
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn seal_samples_match_their_labels() {
+    let Some(shared) = shared() else {
+        return skip_loudly("seal_samples_match_their_labels");
+    };
+    let dir = shared.join("samples-seals");
+    let labels = std::fs::read_to_string(dir.join("labels.jsonl")).expect("labels.jsonl");
+    let rules = Rules::embedded();
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for line in labels.lines().filter(|l| !l.trim().is_empty()) {
+        let want: Value = serde_json::from_str(line).expect("label line is JSON");
+        let file = want["file"].as_str().expect("file");
+        let raw = std::fs::read(dir.join(file)).expect("sample file");
+        let got = serde_json::to_value(judge(file, &raw, &rules, &JudgeOptions::default())).expect("serialises");
+        total += 1;
+        let scan = got["attachments"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["filename"] == want["scan"]))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let checks = [
+            ("decision", got["decision"] == want["decision"], format!("{} vs {}", got["decision"], want["decision"])),
+            ("errors", sorted(&got["errors"]) == sorted(&want["errors"]), format!("{} vs {}", got["errors"], want["errors"])),
+            (
+                "warnings",
+                sorted(&got["warnings"]) == sorted(&want["warnings"]),
+                format!("{} vs {}", got["warnings"], want["warnings"]),
+            ),
+            ("seal", scan["seal"] == want["seal"], format!("{} vs {}", scan["seal"], want["seal"])),
+            ("role", scan["role"] == "scan", format!("{}", scan["role"])),
+        ];
+        for (what, ok, detail) in checks {
+            if !ok {
+                failures.push(format!("{file} [{}] {what}: got {detail}", want["scenario"].as_str().unwrap_or("")));
+            }
+        }
+        if want["seal"] == "found" {
+            let at = &scan["seal_at"];
+            let b: Vec<f64> = at["box"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            let ok = at["page"].as_u64() == Some(1) && b.len() == 4 && b[0] < b[2] && b[1] < b[3];
+            if !ok {
+                failures.push(format!("{file}: seal_at {at}"));
+            }
+        }
+    }
+    assert!(total >= 14, "labels.jsonl lists {total} samples");
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+fn expert_mail(scan_name: &str, scan: Vec<u8>) -> Verdict {
+    let raw = Mail::new("专家推荐+昆明学院+张三")
+        .attach("附件2推荐表.docx", ExpertForm::new("张三", "昆明学院").docx())
+        .attach(scan_name, scan)
+        .build();
+    judge("t.eml", &raw, &Rules::embedded(), &JudgeOptions::default())
+}
+
+fn scan_of(v: &Verdict) -> &mail_intake::verdict::AttachmentInfo {
+    v.attachments.iter().find(|a| a.role == mail_intake::verdict::Role::Scan).expect("a scan")
+}
+
+fn rgb_pdf(w: usize, h: usize, pixels: &[u8]) -> Vec<u8> {
+    image_pdf(&format!("/Width {w} /Height {h} /ColorSpace /DeviceRGB /BitsPerComponent 8"), pixels)
+}
+
+#[test]
+fn a_colour_scan_without_a_seal_is_unstamped() {
+    let v = expert_mail("扫描件.pdf", rgb_pdf(124, 175, &stamped_page(124, 175, false)));
+    assert_eq!(v.decision, Decision::RequestCorrection);
+    assert_eq!(v.errors, vec![ErrorCode::ScanUnstamped]);
+    assert!(v.reasons.iter().any(|r| r.contains("扫描件上未见学校公章，请盖章后扫描发送")), "{:?}", v.reasons);
+    assert_eq!(scan_of(&v).seal, Some(Seal::NotFound));
+}
+
+#[test]
+fn a_stamped_scan_says_where_the_seal_is() {
+    let v = expert_mail("扫描件.pdf", rgb_pdf(124, 175, &stamped_page(124, 175, true)));
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
+    let scan = scan_of(&v);
+    assert_eq!((scan.seal, scan.blank_pages), (Some(Seal::Found), Some(0)));
+    let at = scan.seal_at.expect("where");
+    assert_eq!(at.page, 1);
+    // the ring is centred at (0.65, 0.7) of the page
+    let (cx, cy) = ((at.bbox[0] + at.bbox[2]) / 2.0, (at.bbox[1] + at.bbox[3]) / 2.0);
+    assert!((cx - 0.65).abs() < 0.03 && (cy - 0.7).abs() < 0.03, "{at:?}");
+    assert!(at.describe().starts_with("第 1 页下部"), "{}", at.describe());
+}
+
+#[test]
+fn a_phone_photo_with_a_seal_is_stamped() {
+    let v = expert_mail("微信图片.jpg", jpeg(900, 1200));
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
+    assert_eq!(scan_of(&v).seal, Some(Seal::Found));
+}
+
+/// A text page and, when `sealed`, an electronic seal drawn as red vector paths (ring as
+/// Bézier curves, a star); always a red letterhead line and a red table.
+fn vector_pdf(sealed: bool) -> Vec<u8> {
+    let mut content = String::from(
+        "1 0 0 RG 2 w 50 800 m 545 800 l S 0.8 0.1 0.1 rg 50 805 495 4 re f\n\
+         0.8 0 0 RG 1 w 60 500 200 120 re S 60 540 m 260 540 l S 160 500 m 160 620 l S\n",
+    );
+    if sealed {
+        content.push_str(
+            ".85 .1 .15 RG 3 w 480 300 m 480 333.1 453.1 360 420 360 c 386.9 360 360 333.1 360 300 c \
+             360 266.9 386.9 240 420 240 c 453.1 240 480 266.9 480 300 c S\n\
+             .85 .1 .15 rg 420 318 m 409.4 285.4 l 437.1 305.6 l 402.9 305.6 l 430.6 285.4 l h f*\n",
+        );
+    }
+    let stream = |body: &str| {
+        let mut v = format!("<< /Length {} >>\nstream\n", body.len()).into_bytes();
+        v.extend_from_slice(body.as_bytes());
+        v.extend(b"\nendstream");
+        v
+    };
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_vec(),
+        stream(&content),
+    ])
+}
+
+#[test]
+fn an_electronic_seal_drawn_as_vectors_is_found_and_red_lines_are_not_seals() {
+    let v = expert_mail("推荐表.pdf", vector_pdf(true));
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
+    let at = scan_of(&v).seal_at.expect("where");
+    assert!((at.bbox[0] - 360.0 / 595.0).abs() < 0.02 && (at.bbox[1] - (842.0 - 360.0) / 842.0).abs() < 0.02, "{at:?}");
+    let v = expert_mail("推荐表.pdf", vector_pdf(false));
+    assert_eq!(v.errors, vec![ErrorCode::ScanUnstamped], "{:?}", v.attachments);
+}
+
+#[test]
+fn a_greyscale_scan_is_acknowledged_with_a_warning() {
+    let rgb = stamped_page(124, 175, false);
+    let grey: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
+    let scan = image_pdf("/Width 124 /Height 175 /ColorSpace /DeviceGray /BitsPerComponent 8", &grey);
+    let v = expert_mail("扫描件.pdf", scan);
+    assert_eq!(v.decision, Decision::Acknowledge);
+    assert_eq!(v.warnings, vec![WarningCode::SealUnverified]);
+    assert_eq!(scan_of(&v).seal, Some(Seal::Unverifiable));
+}
+
+#[test]
+fn blank_pages_are_counted_and_an_all_blank_scan_is_no_scan() {
+    let blank = vec![250u8; 124 * 175 * 3];
+    let v = expert_mail("扫描件.pdf", rgb_pdf(124, 175, &blank));
+    assert_eq!(v.errors, vec![ErrorCode::MissingScan]);
+    assert_eq!(scan_of(&v).blank_pages, Some(1));
+}
+
+#[test]
+fn a_thirty_thousand_pixel_square_image_is_refused_with_a_reason() {
+    let scan = image_pdf(
+        "/Width 30000 /Height 30000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode",
+        &jpeg(400, 500),
+    );
+    let v = expert_mail("扫描件.pdf", scan);
+    assert_eq!(v.errors, vec![ErrorCode::UnreadableAttachment]);
+    let problem = scan_of(&v).problem.clone().unwrap_or_default();
+    assert!(problem.contains("30000×30000"), "{problem}");
+    let flate = image_pdf("/Width 30000 /Height 30000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", b"x");
+    let v = expert_mail("扫描件.pdf", flate);
+    assert!(scan_of(&v).problem.as_deref().unwrap_or("").contains("30000×30000"), "{:?}", v.attachments);
+}
+
+#[test]
+fn a_decompression_bomb_in_an_image_stream_is_refused_at_the_cap() {
+    use std::io::Write;
+    // 100 MB of zeros behind a 2 000 × 2 000 RGB header (12 MB): stopped at the 64 MB cap.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..100 {
+        z.write_all(&zeros).expect("deflate");
+    }
+    let bomb = z.finish().expect("deflate");
+    let scan = image_pdf("/Width 2000 /Height 2000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", &bomb);
+    let v = expert_mail("扫描件.pdf", scan);
+    assert_eq!(v.errors, vec![ErrorCode::UnreadableAttachment], "{:?}", v.attachments);
+    let problem = scan_of(&v).problem.clone().unwrap_or_default();
+    assert!(problem.contains("64 MB"), "{problem}");
+}
