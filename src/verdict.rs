@@ -149,8 +149,20 @@ impl SealAt {
     pub fn describe(&self) -> String {
         let [x0, y0, x1, y1] = self.bbox;
         let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-        let v = if cy < 1.0 / 3.0 { "上部" } else if cy < 2.0 / 3.0 { "中部" } else { "下部" };
-        let h = if cx < 1.0 / 3.0 { "左侧" } else if cx < 2.0 / 3.0 { "中间" } else { "右侧" };
+        let v = if cy < 1.0 / 3.0 {
+            "上部"
+        } else if cy < 2.0 / 3.0 {
+            "中部"
+        } else {
+            "下部"
+        };
+        let h = if cx < 1.0 / 3.0 {
+            "左侧"
+        } else if cx < 2.0 / 3.0 {
+            "中间"
+        } else {
+            "右侧"
+        };
         let pc = |f: f32| (f * 100.0).round() as i32;
         format!("第 {} 页{v}{h}（x {}–{} %，y {}–{} %）", self.page, pc(x0), pc(x1), pc(y0), pc(y1))
     }

@@ -41,7 +41,11 @@ fn seal_samples_match_their_labels() {
             .unwrap_or(Value::Null);
         let checks = [
             ("decision", got["decision"] == want["decision"], format!("{} vs {}", got["decision"], want["decision"])),
-            ("errors", sorted(&got["errors"]) == sorted(&want["errors"]), format!("{} vs {}", got["errors"], want["errors"])),
+            (
+                "errors",
+                sorted(&got["errors"]) == sorted(&want["errors"]),
+                format!("{} vs {}", got["errors"], want["errors"]),
+            ),
             (
                 "warnings",
                 sorted(&got["warnings"]) == sorted(&want["warnings"]),
@@ -57,7 +61,8 @@ fn seal_samples_match_their_labels() {
         }
         if want["seal"] == "found" {
             let at = &scan["seal_at"];
-            let b: Vec<f64> = at["box"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            let b: Vec<f64> =
+                at["box"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
             let ok = at["page"].as_u64() == Some(1) && b.len() == 4 && b[0] < b[2] && b[1] < b[3];
             if !ok {
                 failures.push(format!("{file}: seal_at {at}"));
@@ -181,7 +186,8 @@ fn a_thirty_thousand_pixel_square_image_is_refused_with_a_reason() {
     assert_eq!(v.errors, vec![ErrorCode::UnreadableAttachment]);
     let problem = scan_of(&v).problem.clone().unwrap_or_default();
     assert!(problem.contains("30000×30000"), "{problem}");
-    let flate = image_pdf("/Width 30000 /Height 30000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", b"x");
+    let flate =
+        image_pdf("/Width 30000 /Height 30000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", b"x");
     let v = expert_mail("扫描件.pdf", flate);
     assert!(scan_of(&v).problem.as_deref().unwrap_or("").contains("30000×30000"), "{:?}", v.attachments);
 }
@@ -196,7 +202,8 @@ fn a_decompression_bomb_in_an_image_stream_is_refused_at_the_cap() {
         z.write_all(&zeros).expect("deflate");
     }
     let bomb = z.finish().expect("deflate");
-    let scan = image_pdf("/Width 2000 /Height 2000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", &bomb);
+    let scan =
+        image_pdf("/Width 2000 /Height 2000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", &bomb);
     let v = expert_mail("扫描件.pdf", scan);
     assert_eq!(v.errors, vec![ErrorCode::UnreadableAttachment], "{:?}", v.attachments);
     let problem = scan_of(&v).problem.clone().unwrap_or_default();

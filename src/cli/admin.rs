@@ -483,6 +483,23 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             if let Some(z) = &a.archive {
                 extra.push(format!("from archive {}", printable(z)));
             }
+            if let Some(seal) = a.seal {
+                extra.push(match &a.seal_at {
+                    Some(at) => format!(
+                        "seal found on page {} at [{:.3}, {:.3}, {:.3}, {:.3}] ({})",
+                        at.page,
+                        at.bbox[0],
+                        at.bbox[1],
+                        at.bbox[2],
+                        at.bbox[3],
+                        at.describe()
+                    ),
+                    None => format!("seal {}", seal.as_str()),
+                });
+            }
+            if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
+                extra.push(format!("{b} blank page(s)"));
+            }
             if let Some(p) = &a.problem {
                 extra.push(format!("problem: {}", printable(p)));
             }

@@ -4,7 +4,7 @@
 //! Replies use the full sentences of `validate::reasons`; a register cell needs a few words.
 
 use crate::rules::Rules;
-use crate::verdict::{ErrorCode, Role, WarningCode};
+use crate::verdict::{AttachmentInfo, ErrorCode, Role, Seal, WarningCode};
 
 /// A decision in words.
 pub fn decision(d: &str) -> String {
@@ -52,6 +52,23 @@ pub fn warning(code: &str, rules: &Rules) -> String {
         WarningCode::FormIncomplete => "表格有必填项未填".to_string(),
         WarningCode::SealUnverified => "扫描件为灰度，公章待核对".to_string(),
     }
+}
+
+/// What the seal detector found on a scan, in words (`""` for attachments that are not
+/// scans): `；公章：第 1 页下部右侧（x 60–82 %，y 43–60 %）`, `；未见公章`, blank pages.
+pub fn seal_note(a: &AttachmentInfo) -> String {
+    let mut out = String::new();
+    match (a.seal, &a.seal_at) {
+        (Some(Seal::Found), Some(at)) => out.push_str(&format!("；公章：{}", at.describe())),
+        (Some(Seal::Found), None) => out.push_str("；有公章"),
+        (Some(Seal::NotFound), _) => out.push_str("；未见公章"),
+        (Some(Seal::Unverifiable), _) => out.push_str("；黑白/灰度，公章待核对"),
+        (None, _) => {}
+    }
+    if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
+        out.push_str(&format!("；空白页 {b} 页"));
+    }
+    out
 }
 
 /// Several error codes in words, joined with `；`.

@@ -106,7 +106,9 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
                     content = Content::Unreadable(reason);
                     None
                 }
-                Err(_) => Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
+                Err(_) => {
+                    Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() })
+                }
             }
         }
         _ => None,

@@ -187,7 +187,10 @@ fn colour_space(obj: Option<&Object>, doc: Option<&Document>) -> Option<Space> {
         }),
         Object::Array(a) => match a.first().and_then(|n| n.as_name().ok()) {
             Some(b"ICCBased") => {
-                let n = a.get(1).and_then(deref).and_then(|s| s.as_stream().ok().and_then(|s| s.dict.get(b"N").ok()?.as_i64().ok()));
+                let n = a
+                    .get(1)
+                    .and_then(deref)
+                    .and_then(|s| s.as_stream().ok().and_then(|s| s.dict.get(b"N").ok()?.as_i64().ok()));
                 Some(match n {
                     Some(1) => Space::Model(Samples::Grey),
                     Some(3) => Space::Model(Samples::Rgb),
@@ -323,7 +326,10 @@ fn page_resources(doc: &Document, page: ObjectId) -> Vec<Dictionary> {
     let Ok((own, inherited)) = doc.get_page_resources(page) else {
         return Vec::new();
     };
-    own.into_iter().cloned().chain(inherited.into_iter().filter_map(|id| doc.get_dictionary(id).ok().cloned())).collect()
+    own.into_iter()
+        .cloned()
+        .chain(inherited.into_iter().filter_map(|id| doc.get_dictionary(id).ok().cloned()))
+        .collect()
 }
 
 fn resolve<'d>(doc: &'d Document, o: &'d Object) -> Option<&'d Object> {
@@ -364,7 +370,6 @@ fn xobject<'d>(doc: &'d Document, resources: &[Dictionary], name: &[u8]) -> Opti
 }
 
 impl<'a> Walk<'a> {
-
     fn annotation(&mut self, annot: &Dictionary, painted: &mut Painted) {
         let rect: Vec<f32> = annot
             .get(b"Rect")
@@ -502,7 +507,12 @@ impl<'a> Walk<'a> {
                 "re" => {
                     let (x, y, w, h) = (f(o, 0), f(o, 1), f(o, 2), f(o, 3));
                     let mut sub = Vec::new();
-                    for (a, b) in [((x, y), (x + w, y)), ((x + w, y), (x + w, y + h)), ((x + w, y + h), (x, y + h)), ((x, y + h), (x, y))] {
+                    for (a, b) in [
+                        ((x, y), (x + w, y)),
+                        ((x + w, y), (x + w, y + h)),
+                        ((x + w, y + h), (x, y + h)),
+                        ((x, y + h), (x, y)),
+                    ] {
                         for k in 0..16 {
                             let t = k as f32 / 16.0;
                             sub.push(apply(&ctm, a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
@@ -601,7 +611,9 @@ impl<'a> Walk<'a> {
 }
 
 fn bounds(pts: &[(f32, f32)]) -> [f32; 4] {
-    pts.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, &(x, y)| [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)])
+    pts.iter().fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, &(x, y)| {
+        [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
+    })
 }
 
 fn current<'p>(path: &'p mut Vec<Vec<(f32, f32)>>, ctm: &Matrix, cur: (f32, f32)) -> &'p mut Vec<(f32, f32)> {

@@ -57,7 +57,13 @@ pub fn analyse(r: &Raster) -> PictureFinding {
         return PictureFinding { width: r.width, height: r.height, grey: true, blank: true, rings: Vec::new() };
     }
     if r.channels == 1 {
-        return PictureFinding { width: r.width, height: r.height, grey: true, blank: blank_grey(r), rings: Vec::new() };
+        return PictureFinding {
+            width: r.width,
+            height: r.height,
+            grey: true,
+            blank: blank_grey(r),
+            rings: Vec::new(),
+        };
     }
     let px = |i: usize| -> [f32; 3] {
         let p = &r.data[i * 3..i * 3 + 3];
@@ -199,8 +205,7 @@ fn rings(red: &[bool], w: usize, h: usize) -> Vec<Ring> {
         comps.push(bb);
     }
     let min_side = 12;
-    let keep: Vec<bool> =
-        comps.iter().map(|b| b[2] - b[0] + 1 >= min_side && b[3] - b[1] + 1 >= min_side).collect();
+    let keep: Vec<bool> = comps.iter().map(|b| b[2] - b[0] + 1 >= min_side && b[3] - b[1] + 1 >= min_side).collect();
     let mut points: Vec<Vec<(f32, f32)>> = vec![Vec::new(); comps.len()];
     for (i, _) in red.iter().enumerate().filter(|(_, r)| **r) {
         let l = label[i] as usize;
@@ -375,7 +380,9 @@ pub(crate) mod tests {
         let sr = radius * 0.22;
         for dy in -(sr as i32)..=sr as i32 {
             for dx in -(sr as i32)..=sr as i32 {
-                if ((dx * dx + dy * dy) as f32) < sr * sr * (0.4 + 0.6 * ((dx as f32).atan2(dy as f32) * 5.0).cos().abs()) {
+                if ((dx * dx + dy * dy) as f32)
+                    < sr * sr * (0.4 + 0.6 * ((dx as f32).atan2(dy as f32) * 5.0).cos().abs())
+                {
                     put(r, dx as f32, dy as f32);
                 }
             }
@@ -545,10 +552,22 @@ mod look {
             let r = crate::extract::raster::jpeg(&bytes).unwrap();
             let f = analyse(&r);
             let spread = if r.channels == 3 { chroma_spread(&r) } else { 0 };
-            let reds = if r.channels == 3 { r.data.chunks_exact(3).filter(|p| is_red([p[0] as f32, p[1] as f32, p[2] as f32])).count() } else { 0 };
-            let col = if r.channels == 3 { r.data.chunks_exact(3).filter(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 20).count() } else { 0 };
+            let reds = if r.channels == 3 {
+                r.data.chunks_exact(3).filter(|p| is_red([p[0] as f32, p[1] as f32, p[2] as f32])).count()
+            } else {
+                0
+            };
+            let col = if r.channels == 3 {
+                r.data.chunks_exact(3).filter(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 20).count()
+            } else {
+                0
+            };
             eprintln!("{name}: {}x{}x{} spread {spread} reds {reds} col>20 {col} {f:?}", r.width, r.height, r.channels);
-            let mut enc = png::Encoder::new(std::fs::File::create(format!("/tmp/seal/{name}.png")).unwrap(), r.width as u32, r.height as u32);
+            let mut enc = png::Encoder::new(
+                std::fs::File::create(format!("/tmp/seal/{name}.png")).unwrap(),
+                r.width as u32,
+                r.height as u32,
+            );
             enc.set_color(if r.channels == 3 { png::ColorType::Rgb } else { png::ColorType::Grayscale });
             enc.write_header().unwrap().write_image_data(&r.data).unwrap();
         }

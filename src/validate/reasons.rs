@@ -77,6 +77,8 @@ pub fn warning_text(w: WarningCode, rules: &Rules) -> String {
             "提示：此前已收到同一学校同一专家（专业大类）的材料，以本次为准。".to_string()
         }
         WarningCode::FormIncomplete => "提示：表格中有必填项未填写。".to_string(),
-        WarningCode::SealUnverified => "提示：扫描件为黑白或灰度图像，无法确认是否盖有学校公章，请工作人员核对。".to_string(),
+        WarningCode::SealUnverified => {
+            "提示：扫描件为黑白或灰度图像，无法确认是否盖有学校公章，请工作人员核对。".to_string()
+        }
     }
 }

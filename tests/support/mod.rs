@@ -17,7 +17,10 @@ pub fn shared() -> Option<PathBuf> {
 /// Says loudly that a test could not run its real data.
 pub fn skip_loudly(what: &str) {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
-    assert!(!ci, "{what}: ../shared is not present next to the project and CI is set: this test must run its real data");
+    assert!(
+        !ci,
+        "{what}: ../shared is not present next to the project and CI is set: this test must run its real data"
+    );
     eprintln!("\n!!! SKIPPED: {what}: ../shared is not present next to the project; this test checked nothing !!!\n");
 }
 
