@@ -209,3 +209,14 @@ fn a_decompression_bomb_in_an_image_stream_is_refused_at_the_cap() {
     let problem = scan_of(&v).problem.clone().unwrap_or_default();
     assert!(problem.contains("64 MB"), "{problem}");
 }
+
+#[test]
+fn a_jpeg_2000_scan_is_decoded() {
+    // tests/fixtures/stamped-page.jp2: a 248×350 stamped page (print, blue ink, red ring),
+    // written by opj_compress (Debian libopenjp2-tools) from a PPM; see fixtures/generate.py.
+    let jp2 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stamped-page.jp2")).expect("fixture");
+    let scan = image_pdf("/Width 248 /Height 350 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /JPXDecode", &jp2);
+    let v = expert_mail("扫描件.pdf", scan);
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?} {:?}", v.reasons, v.attachments);
+    assert_eq!(scan_of(&v).seal, Some(Seal::Found));
+}

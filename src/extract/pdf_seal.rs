@@ -108,7 +108,16 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
             };
             Some(raster::jpeg(&data).map(|r| seal::analyse(&r)))
         }
-        Some(b"JPXDecode") => Some(Err(RasterError::Colourless("JPEG 2000".into()))),
+        Some(b"JPXDecode") => {
+            if let Err(e) = raster::check_size(w, h, raster::MAX_PIXELS) {
+                return Some(Err(e));
+            }
+            let data = match transport(stream) {
+                Ok(d) => d,
+                Err(e) => return Some(Err(e)),
+            };
+            Some(raster::jpx(&data).map(|r| seal::analyse(&r)))
+        }
         Some(b"CCITTFaxDecode") | Some(b"JBIG2Decode") => Some(Err(RasterError::Colourless("黑白".into()))),
         _ => {
             let bpc = int(b"BitsPerComponent").unwrap_or(8);

@@ -129,6 +129,37 @@ pub fn png(bytes: &[u8]) -> Result<Raster, RasterError> {
     Ok(shrink(&packed, w, h, channels))
 }
 
+/// Decodes a JPEG 2000 image (a PDF's `JPXDecode`: JP2 or a raw codestream) at a reduced
+/// resolution near the working size, and shrinks it.
+pub fn jpx(bytes: &[u8]) -> Result<Raster, RasterError> {
+    use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
+    let corrupt = |e: hayro_jpeg2000::error::DecodeError| RasterError::Corrupt(format!("JPEG 2000: {e:?}"));
+    let probe = Image::new(bytes, &DecodeSettings::default()).map_err(corrupt)?;
+    let (w, h) = (probe.width() as usize, probe.height() as usize);
+    check_size(w as u64, h as u64, MAX_PIXELS)?;
+    let side = WORK_SIDE as u32;
+    let settings = DecodeSettings { target_resolution: Some((side, side)), ..DecodeSettings::default() };
+    let image = Image::new(bytes, &settings).map_err(corrupt)?;
+    let colours = image.color_space().num_channels() as usize;
+    let mut ctx = DecoderContext::default();
+    let decoded = image.decode(&mut ctx).map_err(corrupt)?;
+    let n = decoded.components().len().max(1);
+    let data = decoded.data_u8();
+    let pixels = data.len() / n;
+    // The resolution levels skipped halve each side (rounding up).
+    let (dw, dh) = (0..16u32)
+        .map(|k| (w.div_ceil(1 << k), h.div_ceil(1 << k)))
+        .find(|(a, b)| a * b == pixels)
+        .ok_or_else(|| RasterError::Corrupt("JPEG 2000: 尺寸不符".into()))?;
+    let take = |c: usize| -> Vec<u8> { data.chunks_exact(n).flat_map(|p| p[..c].to_vec()).collect() };
+    match (colours, n) {
+        (1, _) => Ok(shrink(&take(1), dw, dh, 1)),
+        (3, n) if n >= 3 => Ok(shrink(&take(3), dw, dh, 3)),
+        (4, n) if n >= 4 => raw_samples(&take(4), dw, dh, Samples::Cmyk),
+        _ => Err(RasterError::Colourless(format!("JPEG 2000 {colours} 通道"))),
+    }
+}
+
 /// Colour model of raw PDF samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Samples {
