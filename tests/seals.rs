@@ -220,3 +220,63 @@ fn a_jpeg_2000_scan_is_decoded() {
     assert_eq!(v.decision, Decision::Acknowledge, "{:?} {:?}", v.reasons, v.attachments);
     assert_eq!(scan_of(&v).seal, Some(Seal::Found));
 }
+
+/// A 50-page A4 scan at 300 dpi (2480 × 3508 colour JPEG pages, the seal on the last page)
+/// with its form, for BENCHMARKS.md: `cargo test --release --test integration
+/// write_fifty_page_scan -- --ignored` writes `target/seal-bench/fifty-pages.eml`.
+#[test]
+#[ignore = "writes a benchmark input; run by hand"]
+fn write_fifty_page_scan() {
+    let (w, h) = (2480u16, 3508u16);
+    let encode = |sealed: bool| {
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 75)
+            .encode(&stamped_page(w.into(), h.into(), sealed), w, h, jpeg_encoder::ColorType::Rgb)
+            .expect("encode");
+        out
+    };
+    let (plain, sealed) = (encode(false), encode(true));
+    let pages = 50;
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect::<Vec<_>>().join(" ")
+        )
+        .into_bytes(),
+    ];
+    let stream = |dict: &str, data: &[u8]| {
+        let mut v = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+        v.extend_from_slice(data);
+        v.extend(b"\nendstream");
+        v
+    };
+    for i in 0..pages {
+        let n = 3 + 3 * i;
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 {} 0 R >> >> /Contents {} 0 R >>",
+                n + 2,
+                n + 1
+            )
+            .into_bytes(),
+        );
+        objects.push(stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"));
+        let data = if i == pages - 1 { &sealed } else { &plain };
+        objects.push(stream(
+            &format!("/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode"),
+            data,
+        ));
+    }
+    let raw = Mail::new("专家推荐+昆明学院+张三")
+        .attach("附件2推荐表.docx", ExpertForm::new("张三", "昆明学院").docx())
+        .attach("盖章扫描件.pdf", pdf(&objects))
+        .build();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/seal-bench");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("fifty-pages.eml"), &raw).expect("write");
+    let v = judge("fifty-pages.eml", &raw, &Rules::embedded(), &JudgeOptions::default());
+    let scan = scan_of(&v);
+    assert_eq!((scan.seal, scan.seal_at.map(|a| a.page)), (Some(Seal::Found), Some(50)), "{:?}", v.reasons);
+    eprintln!("wrote {} bytes", raw.len());
+}
