@@ -280,3 +280,30 @@ fn write_fifty_page_scan() {
     assert_eq!((scan.seal, scan.seal_at.map(|a| a.page)), (Some(Seal::Found), Some(50)), "{:?}", v.reasons);
     eprintln!("wrote {} bytes", raw.len());
 }
+
+#[test]
+fn a_png_scan_and_a_warm_lit_low_quality_photo_show_their_seals() {
+    let (w, h) = (620usize, 877usize);
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        let mut writer = enc.write_header().expect("png header");
+        writer.write_image_data(&stamped_page(w, h, true)).expect("png data");
+    }
+    let v = expert_mail("扫描件.png", png_bytes);
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
+    assert_eq!(scan_of(&v).seal, Some(Seal::Found));
+
+    // tungsten light: everything yellow-orange, then a strong JPEG compression
+    let (w, h) = (1240u16, 1754u16);
+    let warm: Vec<u8> = stamped_page(w.into(), h.into(), true)
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], (f32::from(p[1]) * 0.85) as u8, (f32::from(p[2]) * 0.62) as u8])
+        .collect();
+    let mut photo = Vec::new();
+    jpeg_encoder::Encoder::new(&mut photo, 35).encode(&warm, w, h, jpeg_encoder::ColorType::Rgb).expect("jpeg");
+    let v = expert_mail("IMG_2041.jpg", photo);
+    assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
+    assert_eq!(scan_of(&v).seal, Some(Seal::Found));
+}

@@ -584,7 +584,6 @@ impl<'a> Walk<'a> {
                 &computed
             }
         };
-        let corners = [apply(ctm, 0.0, 0.0), apply(ctm, 1.0, 0.0), apply(ctm, 0.0, 1.0), apply(ctm, 1.0, 1.0)];
         let area = (ctm[0] * ctm[3] - ctm[1] * ctm[2]).abs();
         painted.pictures += 1;
         match result {
@@ -613,7 +612,6 @@ impl<'a> Walk<'a> {
                     let scale = (area / (w * h)).sqrt();
                     painted.rings.push(seal::Ring { bbox, diameter: ring.diameter * scale });
                 }
-                let _ = corners;
             }
         }
     }

@@ -218,7 +218,37 @@ fn rings(red: &[bool], w: usize, h: usize) -> Vec<Ring> {
     let inside = |a: &Ring, b: &Ring| {
         a != b && a.bbox[0] >= b.bbox[0] && a.bbox[1] >= b.bbox[1] && a.bbox[2] <= b.bbox[2] && a.bbox[3] <= b.bbox[3]
     };
-    found.iter().filter(|a| !found.iter().any(|b| inside(a, b))).copied().collect()
+    found
+        .iter()
+        .filter(|a| !found.iter().any(|b| inside(a, b)))
+        .filter(|a| !letterhead_emblem(a, red, w, h))
+        .copied()
+        .collect()
+}
+
+/// A round emblem printed in a red letterhead: near the top of the page, with as much red
+/// again (the school's name, a rule) beside it on the same line. Seals are stamped by the
+/// signature, not in the letterhead.
+fn letterhead_emblem(ring: &Ring, red: &[bool], w: usize, h: usize) -> bool {
+    let [x0, y0, x1, y1] = ring.bbox.map(|v| v.max(0.0) as usize);
+    if (y0 + y1) / 2 > h / 5 {
+        return false;
+    }
+    let margin = (ring.diameter * 0.15) as usize;
+    let (mut own, mut beside) = (0usize, 0usize);
+    for y in y0..=y1.min(h - 1) {
+        for x in 0..w {
+            if !red[y * w + x] {
+                continue;
+            }
+            if x + margin >= x0 && x <= x1 + margin {
+                own += 1;
+            } else {
+                beside += 1;
+            }
+        }
+    }
+    beside * 2 >= own
 }
 
 fn dilate(mask: &[bool], w: usize, h: usize, d: usize) -> Vec<bool> {
@@ -454,6 +484,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_round_emblem_in_a_red_letterhead_is_not_a_seal_but_a_seal_below_is() {
+        let mut r = page(700, 990);
+        draw_text(&mut r);
+        draw_seal(&mut r, 110.0, 70.0, 40.0, 1.0, 0.0, RED);
+        for x in 170..640 {
+            if (x / 14) % 3 != 0 {
+                for y in 50..95 {
+                    paint(&mut r, x, y, RED);
+                }
+            }
+        }
+        assert!(analyse(&r).rings.is_empty(), "{:?}", analyse(&r).rings);
+        draw_seal(&mut r, 480.0, 760.0, 75.0, 1.0, 0.0, RED);
+        assert_eq!(analyse(&r).rings.len(), 1);
+    }
+
+    #[test]
     fn red_table_lines_are_not_a_seal() {
         let mut r = page(700, 990);
         for k in 0..=4 {
@@ -533,43 +580,5 @@ pub(crate) mod tests {
             })
             .collect();
         assert!(ring_shape(&square, f32::MAX).is_none());
-    }
-}
-
-#[cfg(test)]
-mod look {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn look_at_samples() {
-        for f in std::fs::read_dir("/tmp/seal").unwrap() {
-            let p = f.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if !name.ends_with(".jpg") {
-                continue;
-            }
-            let bytes = std::fs::read(&p).unwrap();
-            let r = crate::extract::raster::jpeg(&bytes).unwrap();
-            let f = analyse(&r);
-            let spread = if r.channels == 3 { chroma_spread(&r) } else { 0 };
-            let reds = if r.channels == 3 {
-                r.data.chunks_exact(3).filter(|p| is_red([p[0] as f32, p[1] as f32, p[2] as f32])).count()
-            } else {
-                0
-            };
-            let col = if r.channels == 3 {
-                r.data.chunks_exact(3).filter(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 20).count()
-            } else {
-                0
-            };
-            eprintln!("{name}: {}x{}x{} spread {spread} reds {reds} col>20 {col} {f:?}", r.width, r.height, r.channels);
-            let mut enc = png::Encoder::new(
-                std::fs::File::create(format!("/tmp/seal/{name}.png")).unwrap(),
-                r.width as u32,
-                r.height as u32,
-            );
-            enc.set_color(if r.channels == 3 { png::ColorType::Rgb } else { png::ColorType::Grayscale });
-            enc.write_header().unwrap().write_image_data(&r.data).unwrap();
-        }
     }
 }
