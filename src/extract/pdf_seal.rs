@@ -662,3 +662,26 @@ pub fn picture_file(bytes: &[u8], jpeg: bool) -> Result<SealFacts, String> {
     };
     Ok(summarise(&[page]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn red_paint_and_the_first_sealed_page() {
+        assert!(red([0.85, 0.1, 0.15]) && red([0.9, 0.3, 0.2]));
+        assert!(!red([0.1, 0.1, 0.1]) && !red([0.9, 0.6, 0.1]) && !red([0.6, 0.1, 0.8]));
+        let page = |blank, unverifiable, seal| PageFinding { blank, unverifiable, seal };
+        let facts = summarise(&[page(true, false, None), page(false, false, Some([0.5, 0.5, 0.7, 0.7]))]);
+        assert_eq!(facts.seal, Some(Seal::Found));
+        assert_eq!((facts.blank_pages, facts.at.map(|a| a.page)), (1, Some(2)));
+        assert_eq!(summarise(&[page(false, true, None), page(false, false, None)]).seal, Some(Seal::Unverifiable));
+        assert_eq!(summarise(&[page(true, true, None)]).seal, Some(Seal::NotFound));
+    }
+
+    #[test]
+    fn a_matrix_places_the_unit_square() {
+        let m = mul(&[595.0, 0.0, 0.0, 842.0, 0.0, 0.0], &[1.0, 0.0, 0.0, 1.0, 10.0, 20.0]);
+        assert_eq!(apply(&m, 1.0, 1.0), (605.0, 862.0));
+    }
+}
