@@ -15,4 +15,10 @@ if ! command -v dovecot >/dev/null 2>&1 || ! [ -x /usr/sbin/postfix ]; then
     fi
 fi
 
-exec cargo test --locked "$@"
+cargo test --locked "$@"
+
+# The optional OCR of scans (cargo feature `ocr`) needs Tesseract's Simplified Chinese model.
+if command -v tesseract >/dev/null 2>&1; then
+    cargo test --locked --features ocr --lib ocr
+    cargo test --locked --features ocr --test integration seals::
+fi

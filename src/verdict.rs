@@ -168,6 +168,19 @@ impl SealAt {
     }
 }
 
+/// A scan's text as read by OCR (cargo feature `ocr`) and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanText {
+    /// The form's title (one of its markers in `rules/`) appears.
+    pub title: bool,
+    /// The expert's name from the subject appears (`null`: no name to look for).
+    pub name: Option<bool>,
+    /// The school from the subject appears (`null`: no school to look for).
+    pub school: Option<bool>,
+    /// The text, whitespace removed within lines, at most 4 000 characters.
+    pub text: String,
+}
+
 /// One expert as read from 附件2 (or from the 附件3 row naming the subject's expert).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expert {
@@ -213,6 +226,9 @@ pub struct AttachmentInfo {
     /// For a scan with a seal: the first page showing it and where.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub seal_at: Option<SealAt>,
+    /// For a scan, with the `ocr` feature: its text and whether it names the form, expert, school.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scan_text: Option<ScanText>,
     /// Why the file could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub problem: Option<String>,

@@ -307,3 +307,17 @@ fn a_png_scan_and_a_warm_lit_low_quality_photo_show_their_seals() {
     assert_eq!(v.decision, Decision::Acknowledge, "{:?}", v.reasons);
     assert_eq!(scan_of(&v).seal, Some(Seal::Found));
 }
+
+/// With the `ocr` feature (and Tesseract's chi_sim installed): the sample's scan is read and
+/// names its form, expert and school.
+#[cfg(feature = "ocr")]
+#[test]
+fn ocr_reads_the_scans_title_name_and_school() {
+    let Some(shared) = shared() else {
+        return skip_loudly("ocr_reads_the_scans_title_name_and_school");
+    };
+    let raw = std::fs::read(shared.join("samples-seals/0001.eml")).expect("sample");
+    let v = judge("0001.eml", &raw, &Rules::embedded(), &JudgeOptions::default());
+    let t = scan_of(&v).scan_text.clone().expect("text read (is tesseract-ocr-chi-sim installed?)");
+    assert!(t.title && t.name == Some(true) && t.school == Some(true), "{t:?}");
+}

@@ -500,6 +500,20 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
                 extra.push(format!("{b} blank page(s)"));
             }
+            if let Some(t) = &a.scan_text {
+                let mark = |b: Option<bool>| match b {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                extra.push(format!(
+                    "text read: title {} · name {} · school {} · “{}”",
+                    mark(Some(t.title)),
+                    mark(t.name),
+                    mark(t.school),
+                    printable(&crate::text::clip(&t.text.replace('\n', " "), 60))
+                ));
+            }
             if let Some(p) = &a.problem {
                 extra.push(format!("problem: {}", printable(p)));
             }

@@ -68,6 +68,14 @@ pub fn seal_note(a: &AttachmentInfo) -> String {
     if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
         out.push_str(&format!("；空白页 {b} 页"));
     }
+    if let Some(t) = &a.scan_text {
+        let mark = |b: Option<bool>| match b {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "-",
+        };
+        out.push_str(&format!("；文字：标题{} 姓名{} 学校{}", mark(Some(t.title)), mark(t.name), mark(t.school)));
+    }
     out
 }
 

@@ -8,6 +8,8 @@ pub mod birth;
 pub mod doc;
 pub mod docx;
 pub mod form;
+#[cfg(feature = "ocr")]
+pub mod ocr;
 pub mod pdf;
 pub mod pdf_seal;
 pub mod raster;

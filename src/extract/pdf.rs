@@ -37,6 +37,8 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     };
     // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
     super::pdf_seal::begin(limit);
+    #[cfg(feature = "ocr")]
+    super::ocr::begin();
     let loaded = Document::load_mem_with_options(bytes, options(None));
     let mut images = super::pdf_seal::take();
     let mut doc = loaded.map_err(|e| match e {
@@ -94,6 +96,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     facts.text = crate::text::clip(facts.text.trim(), MAX_TEXT_CHARS);
     facts.scanned = inspected > 0 && pages_with_images == inspected && text_chars < 20 * inspected;
     facts.seal = super::pdf_seal::summarise(&seal_pages);
+    #[cfg(feature = "ocr")]
+    {
+        facts.seal.text = super::ocr::take();
+    }
     Ok(facts)
 }
 

@@ -26,6 +26,8 @@ pub struct SealFacts {
     pub seal: Option<Seal>,
     pub blank_pages: u32,
     pub at: Option<SealAt>,
+    /// The scan's text (cargo feature `ocr`).
+    pub text: Option<String>,
 }
 
 /// The finding for one picture, or why there is none.
@@ -637,15 +639,21 @@ pub fn summarise(pages: &[PageFinding]) -> SealFacts {
     let blank_pages = pages.iter().filter(|p| p.blank).count() as u32;
     if let Some((i, p)) = pages.iter().enumerate().find(|(_, p)| p.seal.is_some()) {
         let b = p.seal.unwrap_or_default();
-        return SealFacts { seal: Some(Seal::Found), blank_pages, at: Some(SealAt::new(i as u32 + 1, b)) };
+        return SealFacts { seal: Some(Seal::Found), blank_pages, at: Some(SealAt::new(i as u32 + 1, b)), text: None };
     }
     let seal = if pages.iter().any(|p| p.unverifiable && !p.blank) { Seal::Unverifiable } else { Seal::NotFound };
-    SealFacts { seal: Some(seal), blank_pages, at: None }
+    SealFacts { seal: Some(seal), blank_pages, at: None, text: None }
 }
 
 /// A picture file (JPEG, PNG) as one page.
 pub fn picture_file(bytes: &[u8], jpeg: bool) -> Result<SealFacts, String> {
+    #[cfg(feature = "ocr")]
+    crate::extract::ocr::begin();
     let decoded = if jpeg { raster::jpeg(bytes) } else { raster::png(bytes) };
+    #[cfg(feature = "ocr")]
+    let text = crate::extract::ocr::take();
+    #[cfg(not(feature = "ocr"))]
+    let text = None;
     let page = match decoded {
         Err(e) if e.is_refusal() => return Err(e.to_string()),
         Err(_) => PageFinding { blank: false, unverifiable: true, seal: None },
@@ -660,7 +668,7 @@ pub fn picture_file(bytes: &[u8], jpeg: bool) -> Result<SealFacts, String> {
             PageFinding { blank: f.blank && seal.is_none(), unverifiable: f.grey, seal }
         }
     };
-    Ok(summarise(&[page]))
+    Ok(SealFacts { text, ..summarise(&[page]) })
 }
 
 #[cfg(test)]

@@ -204,6 +204,12 @@ pub fn raw_samples(data: &[u8], width: usize, height: usize, model: Samples) -> 
 
 /// Box-filters `data` down so that its longer side is at most [`WORK_SIDE`].
 pub fn shrink(data: &[u8], width: usize, height: usize, channels: usize) -> Raster {
+    // The full-resolution picture passes here once: the place to read its text.
+    #[cfg(feature = "ocr")]
+    if crate::extract::ocr::wanted() {
+        let (grey, w, h) = crate::extract::ocr::grey(data, width, height, channels);
+        crate::extract::ocr::read_into(&grey, w, h);
+    }
     let f = width.max(height).div_ceil(WORK_SIDE).max(1);
     if f == 1 {
         return Raster { width, height, channels, data: data[..width * height * channels].to_vec() };

@@ -19,7 +19,7 @@ use crate::limits::Limits;
 use crate::parse::{self, ArchiveState, Mail};
 use crate::rules::{KindRule, Part, Requirement, Rules};
 use crate::text::{key, squeeze};
-use crate::verdict::{AttachmentInfo, Decision, ErrorCode, Expert, Role, Verdict, WarningCode};
+use crate::verdict::{AttachmentInfo, Decision, ErrorCode, Expert, Role, ScanText, Verdict, WarningCode};
 
 /// What the caller knows beyond the bytes.
 #[derive(Debug, Clone, Default)]
@@ -175,6 +175,8 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
             (false, Requirement::Report) => ErrorCode::MissingReport,
         });
     }
+    let markers = kind.form.as_deref().and_then(|f| rules.forms.get(f)).map(|f| f.markers.clone()).unwrap_or_default();
+    seals::read_scan_text(&mut v.attachments, &markers, v.fields.get("expert_name"), v.fields.get("school"));
     if kind.requires.contains(&Requirement::Scan) {
         let scans: Vec<&AttachmentInfo> = v.attachments.iter().filter(|a| a.role == Role::Scan).collect();
         let (seal_errors, seal_warnings) = seal_findings(&scans);
@@ -475,6 +477,12 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 seal: seal.and_then(|s| s.seal),
                 blank_pages: seal.map(|s| s.blank_pages),
                 seal_at: seal.and_then(|s| s.at),
+                scan_text: seal.and_then(|s| s.text.clone()).map(|text| ScanText {
+                    title: false,
+                    name: None,
+                    school: None,
+                    text,
+                }),
                 problem,
             }
         })

@@ -2,7 +2,27 @@
 //! `seal_unverified`, or `missing_scan` when every scan is blank. One small pure function,
 //! called on one mail's scans by `judge` and on a submission's current scan parts elsewhere.
 
+use crate::text::key;
 use crate::verdict::{AttachmentInfo, ErrorCode, Role, Seal, WarningCode};
+
+/// Fills in what a scan's OCR text shows (feature `ocr`; a no-op without text): the form's
+/// title (any of `markers`), the expert's `name`, the `school`. Recorded for the office, not
+/// an error: OCR of a phone photo misreads too often to reject a submission on it.
+pub fn read_scan_text(
+    attachments: &mut [AttachmentInfo],
+    markers: &[String],
+    name: Option<&String>,
+    school: Option<&String>,
+) {
+    for a in attachments.iter_mut() {
+        let Some(t) = a.scan_text.as_mut() else { continue };
+        let text = key(&t.text);
+        let has = |s: &str| !key(s).is_empty() && text.contains(&key(s));
+        t.title = markers.iter().any(|m| has(m));
+        t.name = name.map(|n| has(n));
+        t.school = school.map(|s| has(s));
+    }
+}
 
 /// Errors and warnings about the seal, from the scans on file (attachments whose role is
 /// `scan`; others are ignored, and so are scans that could not be read — they have their own
@@ -56,6 +76,7 @@ mod tests {
             seal,
             blank_pages: Some(blank),
             seal_at: None,
+            scan_text: None,
             problem: None,
         }
     }
@@ -77,6 +98,16 @@ mod tests {
         let mut unread = plain.clone();
         unread.problem = Some("damaged".into());
         assert_eq!(seal_findings(&[&unread]), none);
+        let mut read = vec![plain.clone()];
+        read[0].scan_text = Some(crate::verdict::ScanText {
+            title: false,
+            name: None,
+            school: None,
+            text: "“1+X”证书制度试点工作专家组专家推荐表\n姓名 张 三\n工作单位 昆明学院".into(),
+        });
+        read_scan_text(&mut read, &["专家推荐表".into()], Some(&"张三".into()), Some(&"曲靖师范学院".into()));
+        let t = read[0].scan_text.clone().unwrap();
+        assert!(t.title && t.name == Some(true) && t.school == Some(false), "{t:?}");
         // verdicts stored before seal detection judge nothing
         assert_eq!(seal_findings(&[&scan(None, Some(1), 0)]), none);
     }
