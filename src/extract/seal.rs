@@ -65,49 +65,44 @@ pub fn analyse(r: &Raster) -> PictureFinding {
             rings: Vec::new(),
         };
     }
-    let px = |i: usize| -> [f32; 3] {
-        let p = &r.data[i * 3..i * 3 + 3];
-        [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
-    };
-    // The paper's colour: the mean of the brightest tenth of the pixels.
-    let lum = |p: [f32; 3]| (p[0] + p[1] + p[2]) / 3.0;
+    // The paper's colour: the mean of the brightest tenth of the pixels (one pass: a
+    // histogram of brightness with the colour summed per level).
     let mut hist = [0usize; 256];
-    for i in 0..n {
-        hist[lum(px(i)) as usize] += 1;
-    }
-    let bright = level_at(&hist, n, 0.90);
-    let (mut sum, mut count) = ([0f64; 3], 0usize);
-    for i in 0..n {
-        let p = px(i);
-        if lum(p) as usize >= bright {
-            for c in 0..3 {
-                sum[c] += f64::from(p[c]);
-            }
-            count += 1;
+    let mut sums = vec![[0u64; 3]; 256];
+    for p in r.data.chunks_exact(3) {
+        let l = ((u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3) as usize;
+        hist[l] += 1;
+        for c in 0..3 {
+            sums[l][c] += u64::from(p[c]);
         }
     }
-    let paper: [f32; 3] = sum.map(|s| (s / count.max(1) as f64) as f32);
-    // Balance the paper to white; a dark picture (little paper) is left alone.
+    let bright = level_at(&hist, n, 0.90);
+    let count: usize = hist[bright..].iter().sum();
+    let paper: [f32; 3] =
+        [0, 1, 2].map(|c| (sums[bright..].iter().map(|s| s[c]).sum::<u64>() as f64 / count.max(1) as f64) as f32);
+    // Balance the paper to white (a lookup table per channel); a dark picture (little paper)
+    // is left alone.
     let gain: [f32; 3] = paper.map(|p| if p > 60.0 { (255.0 / p).clamp(1.0, 2.5) } else { 1.0 });
-    let balanced = |i: usize| -> [f32; 3] {
-        let p = px(i);
-        [(p[0] * gain[0]).min(255.0), (p[1] * gain[1]).min(255.0), (p[2] * gain[2]).min(255.0)]
-    };
+    let lut: [[u8; 256]; 3] = gain.map(|g| std::array::from_fn(|v| (v as f32 * g).min(255.0) as u8));
+    let paper_lum = ((paper[0] * gain[0] + paper[1] * gain[1] + paper[2] * gain[2]) / 3.0).min(255.0);
+    let dark = (paper_lum * 0.72 * 3.0) as i32;
     let mut red = vec![false; n];
     let mut coloured = 0usize;
     let mut ink = 0usize;
-    let paper_lum = lum([paper[0] * gain[0], paper[1] * gain[1], paper[2] * gain[2]]).min(255.0);
     let (mx, my) = (r.width / 25, r.height / 25);
-    for (i, red_px) in red.iter_mut().enumerate() {
-        let p = balanced(i);
-        let (hi, lo) = (p[0].max(p[1]).max(p[2]), p[0].min(p[1]).min(p[2]));
-        if hi - lo > 40.0 {
-            coloured += 1;
-        }
-        *red_px = is_red(p);
-        let (x, y) = (i % r.width, i / r.width);
-        if x >= mx && x < r.width - mx && y >= my && y < r.height - my && (lum(p) < paper_lum * 0.72 || *red_px) {
-            ink += 1;
+    for (y, (row, red_row)) in r.data.chunks_exact(r.width * 3).zip(red.chunks_exact_mut(r.width)).enumerate() {
+        let inner_row = y >= my && y < r.height - my;
+        for (x, (p, red_px)) in row.chunks_exact(3).zip(red_row.iter_mut()).enumerate() {
+            let (pr, pg, pb) =
+                (i32::from(lut[0][p[0] as usize]), i32::from(lut[1][p[1] as usize]), i32::from(lut[2][p[2] as usize]));
+            let (hi, lo) = (pr.max(pg).max(pb), pr.min(pg).min(pb));
+            if hi - lo > 40 {
+                coloured += 1;
+            }
+            *red_px = is_red(pr, pg, pb);
+            if inner_row && x >= mx && x < r.width - mx && (pr + pg + pb < dark || *red_px) {
+                ink += 1;
+            }
         }
     }
     let inner = (r.width - 2 * mx) * (r.height - 2 * my);
@@ -118,15 +113,14 @@ pub fn analyse(r: &Raster) -> PictureFinding {
     PictureFinding { width: r.width, height: r.height, grey, blank, rings }
 }
 
-/// Red ink: hue within about 25° of red, saturated, not dark.
-fn is_red(p: [f32; 3]) -> bool {
-    let [r, g, b] = p;
-    let (hi_gb, lo_gb) = (g.max(b), g.min(b));
-    if r < 90.0 || r - hi_gb < 45.0 {
+/// Red ink: hue within about 25° of red, saturated, not dark (0–255 channels).
+fn is_red(r: i32, g: i32, b: i32) -> bool {
+    let (hi, lo) = (g.max(b), g.min(b));
+    if r < 90 || r - hi < 45 {
         return false;
     }
-    let span = r - lo_gb;
-    (span / r) >= 0.3 && (hi_gb - lo_gb) <= 0.45 * span
+    let span = r - lo;
+    span * 10 >= r * 3 && (hi - lo) * 100 <= 45 * span
 }
 
 /// The largest difference between channels over the picture (0 for true grey samples).
