@@ -12,8 +12,8 @@ use std::io::Cursor;
 pub const MAX_PIXELS: u64 = 50_000_000;
 
 /// Longest side, in pixels, of the picture the detector works on (an A4 page at 300 dpi is
-/// shrunk 6×: a 40 mm seal is still 80 pixels across, its 1 mm ring 2 pixels thick).
-pub const WORK_SIDE: usize = 700;
+/// shrunk 4×: a 40 mm seal is 118 pixels across, its 1 mm ring 3 pixels thick).
+pub const WORK_SIDE: usize = 1000;
 
 /// A decoded picture: `channels` is 1 (grey) or 3 (RGB), rows top to bottom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +60,10 @@ pub fn check_size(width: u64, height: u64, max: u64) -> Result<(), RasterError> 
 }
 
 /// Long side a JPEG is decoded to at least: the decoder's scaled IDCT gives 1/2, 1/4 or 1/8
-/// of the picture at once (an A4 page at 150 dpi is decoded at 1/4, at 300 dpi at 1/8: about
-/// 440 pixels high, 37 dpi, a 1 mm seal ring still 1.5 pixels), which skips most of decoding.
-pub const JPEG_SIDE: usize = 400;
+/// of the picture at once (an A4 page at 150 dpi is decoded at 1/2, at 300 dpi at 1/4: about
+/// 877 pixels high, 75 dpi, a 1 mm seal ring 3 pixels; a 12-megapixel phone photo at 1/4, so
+/// a page filling half the frame still shows a 1 mm ring), which skips most of decoding.
+pub const JPEG_SIDE: usize = 600;
 
 /// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale.
 pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
@@ -248,7 +249,7 @@ mod tests {
     fn shrinks_to_the_working_side() {
         let data = vec![200u8; 3000 * 1500 * 3];
         let r = shrink(&data, 3000, 1500, 3);
-        assert_eq!((r.width, r.height, r.channels), (600, 300, 3));
+        assert_eq!((r.width, r.height, r.channels), (1000, 500, 3));
         assert!(r.data.iter().all(|&v| v == 200));
     }
 

@@ -89,6 +89,7 @@ pub fn analyse(r: &Raster) -> PictureFinding {
     let mut red = vec![false; n];
     let mut coloured = 0usize;
     let mut ink = 0usize;
+    let mut reds = 0usize;
     let (mx, my) = (r.width / 25, r.height / 25);
     for (y, (row, red_row)) in r.data.chunks_exact(r.width * 3).zip(red.chunks_exact_mut(r.width)).enumerate() {
         let inner_row = y >= my && y < r.height - my;
@@ -100,6 +101,7 @@ pub fn analyse(r: &Raster) -> PictureFinding {
                 coloured += 1;
             }
             *red_px = is_red(pr, pg, pb);
+            reds += usize::from(*red_px);
             if inner_row && x >= mx && x < r.width - mx && (pr + pg + pb < dark || *red_px) {
                 ink += 1;
             }
@@ -109,7 +111,8 @@ pub fn analyse(r: &Raster) -> PictureFinding {
     let blank = (ink as f64) < (inner.max(1) as f64) * 0.0008;
     // Colour samples with no colour anywhere (a grey scan stored as RGB) cannot show red.
     let grey = coloured == 0 && chroma_spread(r) <= 3;
-    let rings = if grey { Vec::new() } else { rings(&red, r.width, r.height) };
+    // Too little red for any ring: skip the components.
+    let rings = if grey || reds < 30 { Vec::new() } else { rings(&red, r.width, r.height) };
     PictureFinding { width: r.width, height: r.height, grey, blank, rings }
 }
 
