@@ -108,7 +108,7 @@ fn analyse_image(stream: &Stream, doc: Option<&Document>, cap: usize) -> Option<
                 Ok(d) => d,
                 Err(e) => return Some(Err(e)),
             };
-            Some(raster::jpeg(&data).map(|r| seal::analyse(&r)))
+            Some(raster::jpeg(&data, raster::PAGE).map(|r| seal::analyse(&r)))
         }
         Some(b"JPXDecode") => {
             if let Err(e) = raster::check_size(w, h, raster::MAX_PIXELS) {
@@ -649,7 +649,7 @@ pub fn summarise(pages: &[PageFinding]) -> SealFacts {
 pub fn picture_file(bytes: &[u8], jpeg: bool) -> Result<SealFacts, String> {
     #[cfg(feature = "ocr")]
     crate::extract::ocr::begin();
-    let decoded = if jpeg { raster::jpeg(bytes) } else { raster::png(bytes) };
+    let decoded = if jpeg { raster::jpeg(bytes, raster::PHOTO) } else { raster::png(bytes, raster::PHOTO) };
     #[cfg(feature = "ocr")]
     let text = crate::extract::ocr::take();
     #[cfg(not(feature = "ocr"))]

@@ -11,9 +11,26 @@ use std::io::Cursor;
 /// 600 dpi is 35 million). Bigger pictures are refused with a reason.
 pub const MAX_PIXELS: u64 = 50_000_000;
 
-/// Longest side, in pixels, of the picture the detector works on (an A4 page at 300 dpi is
-/// shrunk 4×: a 40 mm seal is 118 pixels across, its 1 mm ring 3 pixels thick).
-pub const WORK_SIDE: usize = 1000;
+/// How finely a picture is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    /// A JPEG is decoded to at least this long a side (the decoder's scaled IDCT gives 1/2,
+    /// 1/4 or 1/8 of the picture at once, which skips most of decoding).
+    pub decode: usize,
+    /// Then box-filtered to at most this long a side.
+    pub work: usize,
+}
+
+/// A page picture in a PDF fills the page: an A4 page at 150 dpi is decoded at 1/4, at 300 dpi
+/// at 1/8 (about 440 pixels high, 37 dpi: a 40 mm seal is 60 pixels across, its 1 mm ring
+/// 1.5 pixels).
+pub const PAGE: Detail = Detail { decode: 400, work: 700 };
+/// A photo may show the page in part of the frame: a 12-megapixel photo is decoded at 1/4, so
+/// a page filling half of the frame still shows a 1 mm ring.
+pub const PHOTO: Detail = Detail { decode: 600, work: 1000 };
+
+/// Longest side the detector is ever given.
+pub const WORK_SIDE: usize = PHOTO.work;
 
 /// A decoded picture: `channels` is 1 (grey) or 3 (RGB), rows top to bottom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,21 +76,22 @@ pub fn check_size(width: u64, height: u64, max: u64) -> Result<(), RasterError> 
     Ok(())
 }
 
-/// Long side a JPEG is decoded to at least: the decoder's scaled IDCT gives 1/2, 1/4 or 1/8
-/// of the picture at once (an A4 page at 150 dpi is decoded at 1/2, at 300 dpi at 1/4: about
-/// 877 pixels high, 75 dpi, a 1 mm seal ring 3 pixels; a 12-megapixel phone photo at 1/4, so
-/// a page filling half the frame still shows a 1 mm ring), which skips most of decoding.
-pub const JPEG_SIDE: usize = 600;
-
 /// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale.
-pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
+pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
     let corrupt = |e: jpeg_decoder::Error| RasterError::Corrupt(e.to_string());
     let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     dec.read_info().map_err(corrupt)?;
     let info = dec.info().ok_or_else(|| RasterError::Corrupt("no header".into()))?;
     let (w, h) = (usize::from(info.width), usize::from(info.height));
     check_size(w as u64, h as u64, MAX_PIXELS)?;
-    let ratio = (JPEG_SIDE as f64 / w.max(h) as f64).min(1.0);
+    #[allow(unused_mut)]
+    let mut side = detail.decode;
+    // A page to be read by OCR is decoded finely (it is shrunk for the detector afterwards).
+    #[cfg(feature = "ocr")]
+    if crate::extract::ocr::wanted() {
+        side = crate::extract::ocr::OCR_SIDE;
+    }
+    let ratio = (side as f64 / w.max(h) as f64).min(1.0);
     let want = |side: usize| ((side as f64 * ratio).ceil() as u16).max(1);
     let (sw, sh) = dec.scale(want(w), want(h)).map_err(corrupt)?;
     dec.set_max_decoding_buffer_size(4 * MAX_PIXELS as usize);
@@ -86,11 +104,11 @@ pub fn jpeg(bytes: &[u8]) -> Result<Raster, RasterError> {
         jpeg_decoder::PixelFormat::RGB24 => (Samples::Rgb, pixels),
         jpeg_decoder::PixelFormat::CMYK32 => (Samples::Cmyk, pixels),
     };
-    raw_samples(&data, sw, sh, model)
+    raw_samples_at(&data, sw, sh, model, detail)
 }
 
 /// Decodes a PNG (any depth; palettes expanded, alpha composed over white) and shrinks it.
-pub fn png(bytes: &[u8]) -> Result<Raster, RasterError> {
+pub fn png(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
     let mut dec = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 3 * MAX_PIXELS as usize });
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = dec.read_info().map_err(|e| RasterError::Corrupt(e.to_string()))?;
@@ -132,7 +150,7 @@ pub fn png(bytes: &[u8]) -> Result<Raster, RasterError> {
     if packed.len() < w * h * channels {
         return Err(RasterError::Corrupt("数据不完整".into()));
     }
-    Ok(shrink(&packed, w, h, channels))
+    Ok(shrink_to(&packed, w, h, channels, detail.work))
 }
 
 /// Decodes a JPEG 2000 image (a PDF's `JPXDecode`: JP2 or a raw codestream) at a reduced
@@ -143,7 +161,7 @@ pub fn jpx(bytes: &[u8]) -> Result<Raster, RasterError> {
     let probe = Image::new(bytes, &DecodeSettings::default()).map_err(corrupt)?;
     let (w, h) = (probe.width() as usize, probe.height() as usize);
     check_size(w as u64, h as u64, MAX_PIXELS)?;
-    let side = WORK_SIDE as u32;
+    let side = PAGE.work as u32;
     let settings = DecodeSettings { target_resolution: Some((side, side)), ..DecodeSettings::default() };
     let image = Image::new(bytes, &settings).map_err(corrupt)?;
     let colours = image.color_space().num_channels() as usize;
@@ -187,14 +205,24 @@ impl Samples {
 /// 8-bit samples (grey, RGB or CMYK) to a shrunk raster. (Already in memory, so bounded by
 /// the decompression cap rather than the pixel cap.)
 pub fn raw_samples(data: &[u8], width: usize, height: usize, model: Samples) -> Result<Raster, RasterError> {
+    raw_samples_at(data, width, height, model, PAGE)
+}
+
+fn raw_samples_at(
+    data: &[u8],
+    width: usize,
+    height: usize,
+    model: Samples,
+    detail: Detail,
+) -> Result<Raster, RasterError> {
     check_size(width as u64, height as u64, u64::MAX)?;
     let comps = model.components();
     if data.len() < width * height * comps {
         return Err(RasterError::Corrupt("数据不完整".into()));
     }
     match model {
-        Samples::Grey => Ok(shrink(&data[..width * height], width, height, 1)),
-        Samples::Rgb => Ok(shrink(&data[..width * height * 3], width, height, 3)),
+        Samples::Grey => Ok(shrink_to(&data[..width * height], width, height, 1, detail.work)),
+        Samples::Rgb => Ok(shrink_to(&data[..width * height * 3], width, height, 3, detail.work)),
         Samples::Cmyk => {
             let rgb: Vec<u8> = data[..width * height * 4]
                 .chunks_exact(4)
@@ -203,20 +231,25 @@ pub fn raw_samples(data: &[u8], width: usize, height: usize, model: Samples) -> 
                     [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
                 })
                 .collect();
-            Ok(shrink(&rgb, width, height, 3))
+            Ok(shrink_to(&rgb, width, height, 3, detail.work))
         }
     }
 }
 
-/// Box-filters `data` down so that its longer side is at most [`WORK_SIDE`].
+/// Box-filters `data` down so that its longer side is at most [`PAGE`]`.work`.
 pub fn shrink(data: &[u8], width: usize, height: usize, channels: usize) -> Raster {
+    shrink_to(data, width, height, channels, PAGE.work)
+}
+
+/// Box-filters `data` down so that its longer side is at most `side`.
+pub fn shrink_to(data: &[u8], width: usize, height: usize, channels: usize, side: usize) -> Raster {
     // The full-resolution picture passes here once: the place to read its text.
     #[cfg(feature = "ocr")]
     if crate::extract::ocr::wanted() {
         let (grey, w, h) = crate::extract::ocr::grey(data, width, height, channels);
         crate::extract::ocr::read_into(&grey, w, h);
     }
-    let f = width.max(height).div_ceil(WORK_SIDE).max(1);
+    let f = width.max(height).div_ceil(side.max(1)).max(1);
     if f == 1 {
         return Raster { width, height, channels, data: data[..width * height * channels].to_vec() };
     }
@@ -249,7 +282,7 @@ mod tests {
     fn shrinks_to_the_working_side() {
         let data = vec![200u8; 3000 * 1500 * 3];
         let r = shrink(&data, 3000, 1500, 3);
-        assert_eq!((r.width, r.height, r.channels), (1000, 500, 3));
+        assert_eq!((r.width, r.height, r.channels), (600, 300, 3));
         assert!(r.data.iter().all(|&v| v == 200));
     }
 
