@@ -20,4 +20,10 @@ if [ "$#" = 0 ]; then
     cargo fmt --check
     cargo clippy --locked --all-targets -- -D warnings
 fi
-exec cargo test --locked "$@"
+cargo test --locked "$@"
+
+# The optional OCR of scans (cargo feature `ocr`) needs Tesseract's Simplified Chinese model.
+if command -v tesseract >/dev/null 2>&1; then
+    cargo test --locked --features ocr --lib ocr
+    cargo test --locked --features ocr --test integration seals::
+fi

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     SchoolMismatch,
     UnsupportedArchive,
     AttachmentLink,
+    /// Every scan is colour (or a text PDF) and none shows the school's seal.
+    ScanUnstamped,
 }
 
 impl ErrorCode {
@@ -67,6 +69,7 @@ impl ErrorCode {
             ErrorCode::SchoolMismatch => "school_mismatch",
             ErrorCode::UnsupportedArchive => "unsupported_archive",
             ErrorCode::AttachmentLink => "attachment_link",
+            ErrorCode::ScanUnstamped => "scan_unstamped",
         }
     }
 }
@@ -87,6 +90,8 @@ pub enum WarningCode {
     /// The mail answers one of our replies but comes from an address (and domain) that never
     /// wrote to that submission: it was bound by its subject instead (spec §8, rule 1).
     ThreadFromStranger,
+    /// No scan shows a seal and the scans that could not be checked are greyscale or bitonal.
+    SealUnverified,
 }
 
 impl WarningCode {
@@ -100,6 +105,7 @@ impl WarningCode {
             WarningCode::ExpertRecommendedByOtherSchool => "expert_recommended_by_other_school",
             WarningCode::SchoolNotOnRoster => "school_not_on_roster",
             WarningCode::ThreadFromStranger => "thread_from_stranger",
+            WarningCode::SealUnverified => "seal_unverified",
         }
     }
 }
@@ -113,6 +119,76 @@ pub enum Role {
     Scan,
     Report,
     Other,
+}
+
+/// Whether a scan shows the school's seal (a red ring or oval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seal {
+    Found,
+    NotFound,
+    /// Red cannot be told: greyscale or bitonal pictures, or a picture that cannot be decoded.
+    Unverifiable,
+}
+
+impl Seal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seal::Found => "found",
+            Seal::NotFound => "not_found",
+            Seal::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// Where a seal was seen: the page (from 1; 1 for a picture) and its box as fractions of the
+/// page's width and height, `[x0, y0, x1, y1]` from the top-left corner, 3 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SealAt {
+    pub page: u32,
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+}
+
+impl SealAt {
+    pub fn new(page: u32, bbox: [f32; 4]) -> SealAt {
+        SealAt { page, bbox: bbox.map(|v| (v.clamp(0.0, 1.0) * 1000.0).round() / 1000.0) }
+    }
+
+    /// In words for the office: `第 2 页下部右侧（x 62–86 %，y 70–88 %）`.
+    pub fn describe(&self) -> String {
+        let [x0, y0, x1, y1] = self.bbox;
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let v = if cy < 1.0 / 3.0 {
+            "上部"
+        } else if cy < 2.0 / 3.0 {
+            "中部"
+        } else {
+            "下部"
+        };
+        let h = if cx < 1.0 / 3.0 {
+            "左侧"
+        } else if cx < 2.0 / 3.0 {
+            "中间"
+        } else {
+            "右侧"
+        };
+        let pc = |f: f32| (f * 100.0).round() as i32;
+        format!("第 {} 页{v}{h}（x {}–{} %，y {}–{} %）", self.page, pc(x0), pc(x1), pc(y0), pc(y1))
+    }
+}
+
+/// A scan's text as read by OCR (cargo feature `ocr`) and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanText {
+    /// The form's title (one of its markers in `rules/`) appears.
+    pub title: bool,
+    /// The expert's name from the subject appears (`null`: no name to look for).
+    pub name: Option<bool>,
+    /// The school from the subject appears (`null`: no school to look for).
+    pub school: Option<bool>,
+    /// The text, whitespace removed within lines, at most 4 000 characters.
+    pub text: String,
 }
 
 /// One expert as read from 附件2 (or from the 附件3 row naming the subject's expert).
@@ -151,6 +227,18 @@ pub struct AttachmentInfo {
     /// The archive this file came out of.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub archive: Option<String>,
+    /// For a scan: whether it shows a seal (`null` for attachments that are not scans).
+    #[serde(default)]
+    pub seal: Option<Seal>,
+    /// For a scan: how many of its pages are blank (`null` for attachments that are not scans).
+    #[serde(default)]
+    pub blank_pages: Option<u32>,
+    /// For a scan with a seal: the first page showing it and where.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub seal_at: Option<SealAt>,
+    /// For a scan, with the `ocr` feature: its text and whether it names the form, expert, school.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scan_text: Option<ScanText>,
     /// Why the file could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub problem: Option<String>,

@@ -649,3 +649,27 @@ fn a_key_completed_in_the_thread() {
     assert_eq!((d["state"].as_str(), d["category"].as_str()), (Some("complete"), Some("装备制造大类")));
     assert_eq!(strs(&o.school("昆明学院")["lead_categories"]), vec!["装备制造大类"]);
 }
+
+/// The seal is a property of the submission's current scan (issues 13 and 10): a scan sent
+/// later without the school's seal is asked for again, stamped, and the stamped one completes.
+#[test]
+fn an_unstamped_scan_later_is_asked_for_again() {
+    use crate::support::build::unstamped_scan_pdf;
+    let mut o = Office::new();
+    let first = o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")));
+    o.run();
+    let c = o.reply_to(&first);
+    let second = o.deliver(answer("Re: 请更正：专家推荐+昆明学院+张伟", &c).attach("扫描件.pdf", unstamped_scan_pdf()));
+    o.run();
+    let c2 = o.reply_to(&second);
+    assert!(c2.is_correction() && c2.body.contains("未见学校公章"), "{}", c2.body);
+    assert_eq!(strs(&only(&o.dossiers())["errors"]), vec!["scan_unstamped"]);
+    let third = o.deliver(answer("Re: 请更正：专家推荐+昆明学院+张伟", &c2).attach("盖章扫描件.pdf", scan_pdf()));
+    o.run();
+    assert!(o.reply_to(&third).is_ack());
+    let ds = o.dossiers();
+    assert_eq!(
+        (only(&ds)["state"].as_str(), roles(&ds[0])),
+        (Some("complete"), vec![("form".into(), 1), ("scan".into(), 3)])
+    );
+}

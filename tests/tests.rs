@@ -20,5 +20,6 @@ mod outage;
 mod providers;
 mod reparse;
 mod samples;
+mod seals;
 mod security;
 mod submissions;

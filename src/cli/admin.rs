@@ -120,6 +120,7 @@ fn store_filter(f: &super::ListFilter, rules: &Rules) -> anyhow::Result<Filter> 
             ErrorCode::SchoolMismatch,
             ErrorCode::UnsupportedArchive,
             ErrorCode::AttachmentLink,
+            ErrorCode::ScanUnstamped,
         ];
         let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
         bail!("--error {e}: unknown error code; use one of {}", codes.join(", "));
@@ -520,6 +521,37 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             }
             if let Some(z) = &a.archive {
                 extra.push(format!("from archive {}", printable(z)));
+            }
+            if let Some(seal) = a.seal {
+                extra.push(match &a.seal_at {
+                    Some(at) => format!(
+                        "seal found on page {} at [{:.3}, {:.3}, {:.3}, {:.3}] ({})",
+                        at.page,
+                        at.bbox[0],
+                        at.bbox[1],
+                        at.bbox[2],
+                        at.bbox[3],
+                        at.describe()
+                    ),
+                    None => format!("seal {}", seal.as_str()),
+                });
+            }
+            if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
+                extra.push(format!("{b} blank page(s)"));
+            }
+            if let Some(t) = &a.scan_text {
+                let mark = |b: Option<bool>| match b {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                extra.push(format!(
+                    "text read: title {} · name {} · school {} · “{}”",
+                    mark(Some(t.title)),
+                    mark(t.name),
+                    mark(t.school),
+                    printable(&crate::text::clip(&t.text.replace('\n', " "), 60))
+                ));
             }
             if let Some(p) = &a.problem {
                 extra.push(format!("problem: {}", printable(p)));

@@ -207,6 +207,10 @@ pub struct Digest {
     pub off_roster: Vec<String>,
     /// Experts recommended by more than one school.
     pub shared_experts: Vec<SchoolNames>,
+    /// Current submissions whose scan shows no seal (`scan_unstamped`).
+    pub scans_unstamped: u64,
+    /// Current submissions whose greyscale scan could not be checked (`seal_unverified`).
+    pub seals_unverified: u64,
     pub held: Vec<MessageLine>,
     pub failed: Vec<MessageLine>,
     pub bounced: Vec<MessageLine>,
@@ -478,7 +482,12 @@ impl Digest {
         let held_by_cap = held_by_cap(conn, tz)?;
 
         let deadline = rules.kinds.iter().map(|k| k.deadline).max().map(|d| d.with_timezone(&tz).date_naive());
+        let scans_unstamped = current.iter().filter(|m| m.errors.iter().any(|e| e == "scan_unstamped")).count() as u64;
+        let seals_unverified =
+            current.iter().filter(|m| m.warnings.iter().any(|w| w == "seal_unverified")).count() as u64;
         Ok(Digest {
+            scans_unstamped,
+            seals_unverified,
             date: date.to_string(),
             weekday: weekday(date),
             office: rules.office.clone(),

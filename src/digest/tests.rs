@@ -55,6 +55,10 @@ fn verdict(m: &Mail) -> Verdict {
         width: None,
         height: None,
         archive: None,
+        seal: None,
+        blank_pages: None,
+        seal_at: None,
+        scan_text: None,
         problem: None,
     };
     match (m.decision, m.kind) {

@@ -127,7 +127,7 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
                     None => v
                         .attachments
                         .iter()
-                        .map(|a| format!("{}（{}）", a.filename, words::role(a.role)))
+                        .map(|a| format!("{}（{}{}）", a.filename, words::role(a.role), words::seal_note(a)))
                         .collect::<Vec<_>>()
                         .join("\n"),
                 })

@@ -4,7 +4,7 @@
 //! Replies use the full sentences of `validate::reasons`; a register cell needs a few words.
 
 use crate::rules::Rules;
-use crate::verdict::{ErrorCode, Role, WarningCode};
+use crate::verdict::{AttachmentInfo, ErrorCode, Role, Seal, WarningCode};
 
 /// A decision in words.
 pub fn decision(d: &str) -> String {
@@ -34,6 +34,7 @@ pub fn error(code: &str) -> String {
         ErrorCode::SchoolMismatch => "学校与表格不一致",
         ErrorCode::UnsupportedArchive => "压缩包无法打开",
         ErrorCode::AttachmentLink => "附件为超大附件下载链接",
+        ErrorCode::ScanUnstamped => "扫描件未见公章",
     }
     .to_string()
 }
@@ -52,7 +53,33 @@ pub fn warning(code: &str, rules: &Rules) -> String {
         WarningCode::ExpertRecommendedByOtherSchool => "同一专家也由其他学校推荐".to_string(),
         WarningCode::SchoolNotOnRoster => "学校不在名单中（请核实后加入名单）".to_string(),
         WarningCode::ThreadFromStranger => "回复本处邮件的发件人此前未为该报送发过邮件，已按主题归档".to_string(),
+        WarningCode::SealUnverified => "扫描件为灰度，公章待核对".to_string(),
     }
+}
+
+/// What the seal detector found on a scan, in words (`""` for attachments that are not
+/// scans): `；公章：第 1 页下部右侧（x 60–82 %，y 43–60 %）`, `；未见公章`, blank pages.
+pub fn seal_note(a: &AttachmentInfo) -> String {
+    let mut out = String::new();
+    match (a.seal, &a.seal_at) {
+        (Some(Seal::Found), Some(at)) => out.push_str(&format!("；公章：{}", at.describe())),
+        (Some(Seal::Found), None) => out.push_str("；有公章"),
+        (Some(Seal::NotFound), _) => out.push_str("；未见公章"),
+        (Some(Seal::Unverifiable), _) => out.push_str("；黑白/灰度，公章待核对"),
+        (None, _) => {}
+    }
+    if let Some(b) = a.blank_pages.filter(|b| *b > 0) {
+        out.push_str(&format!("；空白页 {b} 页"));
+    }
+    if let Some(t) = &a.scan_text {
+        let mark = |b: Option<bool>| match b {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "-",
+        };
+        out.push_str(&format!("；文字：标题{} 姓名{} 学校{}", mark(Some(t.title)), mark(t.name), mark(t.school)));
+    }
+    out
 }
 
 /// Several error codes in words, joined with `；`.

@@ -8,7 +8,12 @@ pub mod birth;
 pub mod doc;
 pub mod docx;
 pub mod form;
+#[cfg(feature = "ocr")]
+pub mod ocr;
 pub mod pdf;
+pub mod pdf_seal;
+pub mod raster;
+pub mod seal;
 pub mod sheet;
 pub mod sniff;
 
@@ -74,6 +79,8 @@ pub struct Extracted {
     pub inline: bool,
     pub has_content_id: bool,
     pub archive: Option<String>,
+    /// What the seal detector says (PDFs and pictures; `None` for anything else).
+    pub seal: Option<pdf_seal::SealFacts>,
 }
 
 /// Reads one attachment.
@@ -82,9 +89,31 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
     let sniffed = sniff::sniff(&att.bytes);
     let claimed = sniff::claimed(&att.filename, &att.declared_type);
     let result = catch_unwind(AssertUnwindSafe(|| content(att, sniffed, claimed, rules, limits)));
-    let (file_type, content) = match result {
+    let (file_type, mut content) = match result {
         Ok(pair) => pair,
         Err(_) => (claimed.unwrap_or(sniffed), Content::Unreadable("文件内容异常，读取时出错".into())),
+    };
+    let seal = match &content {
+        Content::Pdf(facts) => Some(facts.seal.clone()),
+        Content::Image { .. } => {
+            let kind = file_type.as_str();
+            let picture = catch_unwind(AssertUnwindSafe(|| match kind {
+                "jpeg" | "png" => pdf_seal::picture_file(&att.bytes, kind == "jpeg"),
+                // Other picture formats are not decoded: red cannot be told.
+                _ => Ok(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
+            }));
+            match picture {
+                Ok(Ok(facts)) => Some(facts),
+                Ok(Err(reason)) => {
+                    content = Content::Unreadable(reason);
+                    None
+                }
+                Err(_) => {
+                    Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() })
+                }
+            }
+        }
+        _ => None,
     };
     Extracted {
         filename: att.filename.clone(),
@@ -96,6 +125,7 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
         inline: att.inline,
         has_content_id: att.has_content_id,
         archive: att.archive.clone(),
+        seal,
     }
 }
 
@@ -114,6 +144,7 @@ pub fn unread(att: &Attachment, reason: String) -> Extracted {
         inline: att.inline,
         has_content_id: att.has_content_id,
         archive: att.archive.clone(),
+        seal: None,
     }
 }
 

@@ -12,6 +12,8 @@ pub struct PdfFacts {
     pub pages: u32,
     pub scanned: bool,
     pub text: String,
+    /// Seal, blank pages and where the seal is (`extract::pdf_seal`).
+    pub seal: super::pdf_seal::SealFacts,
 }
 
 const TEXT_PAGES: usize = 20;
@@ -33,14 +35,23 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
         filter: Some(stub_image_data),
         ..lopdf::LoadOptions::default()
     };
-    let mut doc = Document::load_mem_with_options(bytes, options(None)).map_err(|e| match e {
+    // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
+    super::pdf_seal::begin(limit);
+    #[cfg(feature = "ocr")]
+    super::ocr::begin();
+    let loaded = Document::load_mem_with_options(bytes, options(None));
+    let mut images = super::pdf_seal::take();
+    let mut doc = loaded.map_err(|e| match e {
         lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
         e => format!("PDF 文件已损坏，无法打开（{e}）"),
     })?;
     // Still encrypted once loaded: try the empty user password (PDFs locked only against
     // editing open with it); a PDF that needs a real password cannot be read.
     if doc.is_encrypted() {
-        doc = Document::load_mem_with_options(bytes, options(Some(String::new()))).map_err(|_| PASSWORD.to_string())?;
+        super::pdf_seal::begin(limit);
+        let loaded = Document::load_mem_with_options(bytes, options(Some(String::new())));
+        images.extend(super::pdf_seal::take());
+        doc = loaded.map_err(|_| PASSWORD.to_string())?;
         if doc.is_encrypted() {
             return Err(PASSWORD.into());
         }
@@ -61,8 +72,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     let mut pages_with_images = 0usize;
     let mut inspected = 0usize;
     let mut text_chars = 0usize;
+    let mut seal_pages = Vec::new();
     for &(number, id) in pages.iter().take(limits.max_pdf_pages) {
         inspected += 1;
+        seal_pages.push(super::pdf_seal::page_finding(&doc, id, &images, limit)?);
         if page_has_image(&doc, id) {
             pages_with_images += 1;
         }
@@ -82,16 +95,22 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     text_chars = text_chars.max(facts.text.chars().filter(|c| !c.is_whitespace()).count());
     facts.text = crate::text::clip(facts.text.trim(), MAX_TEXT_CHARS);
     facts.scanned = inspected > 0 && pages_with_images == inspected && text_chars < 20 * inspected;
+    facts.seal = super::pdf_seal::summarise(&seal_pages);
+    #[cfg(feature = "ocr")]
+    {
+        facts.seal.text = super::ocr::take();
+    }
     Ok(facts)
 }
 
-/// Scans are recognised, not read: an image's data is replaced by a one-byte stub as the
-/// object is loaded, so a 50 MB scan is not held a second time inside lopdf. (Not emptied:
+/// Pictures are analysed for seals as the object is loaded, then their data is replaced by a
+/// one-byte stub, so a 50 MB scan is not held a second time inside lopdf. (Not emptied:
 /// lopdf reads an empty stream's content again from the file at the end of loading.)
 fn stub_image_data(id: lopdf::ObjectId, object: &mut Object) -> Option<(lopdf::ObjectId, Object)> {
     if let Object::Stream(stream) = object
         && stream.dict.get(b"Subtype").and_then(|s| s.as_name()).is_ok_and(|n| n == b"Image")
         && stream.content.len() > 1
+        && super::pdf_seal::record(id, stream)
     {
         stream.content = vec![0];
     }

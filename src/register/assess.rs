@@ -135,6 +135,21 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
         let unreadable = mails.iter().any(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_some()));
         attachment_errors.push(validate::missing(req, unreadable));
     }
+    // The seal is a property of the current scan part (issue 13): the scans of the mail that
+    // brought it. A scan later without a seal (or blank) is judged as such.
+    let mut seal_warnings = Vec::new();
+    if kind.requires.contains(&crate::rules::Requirement::Scan)
+        && let Some(m) = source_of.get(&(Role::Scan as u8))
+    {
+        let scans: Vec<&AttachmentInfo> = m.attachments.iter().filter(|a| a.role == Role::Scan).collect();
+        let (errors, warnings) = validate::seal_findings(&scans);
+        for e in errors {
+            if !attachment_errors.contains(&e) {
+                attachment_errors.push(e);
+            }
+        }
+        seal_warnings = warnings;
+    }
     attachment_errors.dedup();
 
     // ---- the current form against the key.
@@ -186,6 +201,7 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
             }
         }
     }
+    warnings.extend(seal_warnings);
     for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission, WarningCode::ThreadFromStranger] {
         if mails.iter().any(|m| m.warnings.contains(&w)) {
             warnings.push(w);
@@ -267,6 +283,10 @@ mod tests {
             width: None,
             height: None,
             archive: None,
+            seal: None,
+            blank_pages: None,
+            seal_at: None,
+            scan_text: None,
             problem: problem.map(String::from),
         }
     }

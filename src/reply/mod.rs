@@ -231,6 +231,7 @@ fn partial(v: &Verdict) -> Option<String> {
                 | ErrorCode::MissingScan
                 | ErrorCode::MissingReport
                 | ErrorCode::UnreadableAttachment
+                | ErrorCode::ScanUnstamped
         )
     });
     let received_something = match &v.submission {
@@ -247,6 +248,7 @@ fn partial(v: &Verdict) -> Option<String> {
             ErrorCode::MissingForm => "补发电子版表格（Word 或 Excel）",
             ErrorCode::MissingScan => "补发盖章扫描件（PDF 或图片）",
             ErrorCode::MissingReport => "补发总结报告",
+            ErrorCode::ScanUnstamped => "补发盖章后的扫描件",
             _ => "重新发送无法打开的附件",
         })
         .collect();

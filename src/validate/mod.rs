@@ -5,6 +5,9 @@
 //! so they can never disagree.
 
 pub mod reasons;
+mod seals;
+
+pub use seals::seal_findings;
 
 use std::time::Instant;
 
@@ -16,7 +19,7 @@ use crate::limits::Limits;
 use crate::parse::{self, ArchiveState, Mail};
 use crate::rules::{KindRule, Part, Requirement, Rules};
 use crate::text::{key, squeeze};
-use crate::verdict::{AttachmentInfo, Decision, ErrorCode, Expert, Role, Verdict, WarningCode};
+use crate::verdict::{AttachmentInfo, Decision, ErrorCode, Expert, Role, ScanText, Verdict, WarningCode};
 
 /// What the caller knows beyond the bytes.
 #[derive(Debug, Clone, Default)]
@@ -54,9 +57,8 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     v.subject = mail.subject.clone();
     let arrived = opts.arrived.or(mail.received).or(mail.date);
     // To the second (a Maildir file's time has nanoseconds): the register and receipts show it so.
-    v.arrived = arrived.map(|a| {
-        a.with_timezone(&rules.timezone).fixed_offset().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-    });
+    v.arrived = arrived
+        .map(|a| a.with_timezone(&rules.timezone).fixed_offset().to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
 
     if mail.headers.is_empty() {
         v.reasons.push("无法读取邮件头，需人工处理".into());
@@ -178,6 +180,18 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
         let unreadable =
             extracted.iter().zip(&roles).any(|(e, r)| *r == wanted && matches!(e.content, Content::Unreadable(_)));
         attachment_errors.push(missing(req, unreadable));
+    }
+    let markers = kind.form.as_deref().and_then(|f| rules.forms.get(f)).map(|f| f.markers.clone()).unwrap_or_default();
+    seals::read_scan_text(&mut v.attachments, &markers, v.fields.get("expert_name"), v.fields.get("school"));
+    if kind.requires.contains(&Requirement::Scan) {
+        let scans: Vec<&AttachmentInfo> = v.attachments.iter().filter(|a| a.role == Role::Scan).collect();
+        let (seal_errors, seal_warnings) = seal_findings(&scans);
+        for e in seal_errors {
+            if !attachment_errors.contains(&e) {
+                attachment_errors.push(e);
+            }
+        }
+        warnings.extend(seal_warnings);
     }
     attachment_errors.dedup();
 
@@ -477,6 +491,7 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 _ => None,
             };
             let role = roles.and_then(|r| r.get(i).copied()).unwrap_or(Role::Other);
+            let seal = e.seal.as_ref().filter(|_| role == Role::Scan);
             AttachmentInfo {
                 filename: e.filename.clone(),
                 kind: e.file_type.clone(),
@@ -488,6 +503,15 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 width,
                 height,
                 archive: e.archive.clone(),
+                seal: seal.and_then(|s| s.seal),
+                blank_pages: seal.map(|s| s.blank_pages),
+                seal_at: seal.and_then(|s| s.at),
+                scan_text: seal.and_then(|s| s.text.clone()).map(|text| ScanText {
+                    title: false,
+                    name: None,
+                    school: None,
+                    text,
+                }),
                 problem,
             }
         })

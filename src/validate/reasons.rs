@@ -54,6 +54,7 @@ pub fn explain(
             ErrorCode::UnsupportedArchive => {
                 "附件压缩包无法打开（RAR/7z 格式、设有密码或已损坏）。请直接添加附件，或使用不加密的 ZIP 格式。".to_string()
             }
+            ErrorCode::ScanUnstamped => "扫描件上未见学校公章，请盖章后扫描发送。".to_string(),
             ErrorCode::AttachmentLink => {
                 "附件以“超大附件”下载链接形式发送，链接会过期，无法存档。请将附件直接添加到邮件中发送（可压缩为 ZIP）。"
                     .to_string()
@@ -82,6 +83,9 @@ pub fn warning_text(w: WarningCode, rules: &Rules) -> String {
         }
         WarningCode::ThreadFromStranger => {
             "提示：本邮件回复的是本处发给其他发件人的邮件，已按邮件主题归档。".to_string()
+        }
+        WarningCode::SealUnverified => {
+            "提示：扫描件为黑白或灰度图像，无法确认是否盖有学校公章，请工作人员核对。".to_string()
         }
     }
 }

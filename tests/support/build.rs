@@ -1009,26 +1009,88 @@ fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
     v
 }
 
-/// A stamped scan as a scanner app writes it: one A4 page holding one image, no text.
+/// A stamped scan as a scanner app writes it: one A4 page holding one colour image, no
+/// text; the image shows lines of print and the school's red ring seal.
 pub fn scan_pdf() -> Vec<u8> {
-    scan_pdf_shaded(200)
+    scan_pdf_with(None)
 }
 
-/// [`scan_pdf`] with another image (`shade` ≤ 205), so two scans differ in content.
+/// [`scan_pdf`] with one pixel set to `shade`, so two scans differ in content.
 pub fn scan_pdf_shaded(shade: u8) -> Vec<u8> {
-    let pixels: Vec<u8> = (0..64u32).map(|i| (shade as u32 + i % 50) as u8).collect();
+    scan_pdf_with(Some(shade))
+}
+
+/// A colour scan of the printed page without the school's seal.
+pub fn unstamped_scan_pdf() -> Vec<u8> {
+    page_pdf(stamped_page(124, 175, false))
+}
+
+fn scan_pdf_with(shade: Option<u8>) -> Vec<u8> {
+    let mut pixels = stamped_page(124, 175, true);
+    if let Some(s) = shade {
+        pixels[0] = s;
+    }
+    page_pdf(pixels)
+}
+
+/// A one-page PDF of a 124×175 RGB picture.
+fn page_pdf(pixels: Vec<u8>) -> Vec<u8> {
+    let (w, h) = (124, 175);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&pixels).expect("deflate");
+    let data = z.finish().expect("deflate");
+    image_pdf(&format!("/Width {w} /Height {h} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode"), &data)
+}
+
+/// A one-page A4 PDF whose page is one image XObject (`dict` without `/Length`, `data`).
+pub fn image_pdf(dict: &str, data: &[u8]) -> Vec<u8> {
     pdf(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
         stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
-        stream(
-            "/Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceGray /BitsPerComponent 8",
-            &pixels,
-        ),
+        stream(&format!("/Type /XObject /Subtype /Image {dict}"), data),
     ])
 }
 
+/// RGB pixels of a printed page `w`×`h`: lines of print, a value in blue ink and, when `sealed`, a red ring
+/// seal (a fifth of the page wide) in the lower right.
+pub fn stamped_page(w: usize, h: usize, sealed: bool) -> Vec<u8> {
+    let mut px = vec![248u8; w * h * 3];
+    let mut put = |x: usize, y: usize, rgb: [u8; 3]| {
+        if x < w && y < h {
+            px[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&rgb);
+        }
+    };
+    let line = (h / 200).max(1);
+    for k in 0..10 {
+        let y = h / 8 + k * h / 20;
+        for x in w / 10..w * 9 / 10 {
+            for d in 0..line {
+                put(x, y + d, [30, 30, 30]);
+            }
+        }
+    }
+    // values written in by hand, in blue ink
+    for x in w / 2..w * 8 / 10 {
+        for d in 0..line + 1 {
+            put(x, h / 8 + h / 40 + d, [40, 50, 150]);
+        }
+    }
+    if sealed {
+        let (cx, cy, r) = (w as f32 * 0.65, h as f32 * 0.7, w as f32 * 0.11);
+        let thick = (r / 10.0).max(2.0) as usize;
+        let steps = (r * 10.0) as usize;
+        for k in 0..steps {
+            let t = k as f32 / steps as f32 * std::f32::consts::TAU;
+            for d in 0..thick {
+                let rr = r - d as f32;
+                put((cx + rr * t.cos()) as usize, (cy + rr * t.sin()) as usize, [215, 35, 40]);
+            }
+        }
+    }
+    px
+}
 /// A text PDF (a report saved as PDF): one page of lines in Helvetica.
 pub fn text_pdf(lines: &[&str]) -> Vec<u8> {
     let mut content = String::from("BT /F1 12 Tf 72 770 Td 16 TL\n");
@@ -1047,27 +1109,30 @@ pub fn text_pdf(lines: &[&str]) -> Vec<u8> {
     ])
 }
 
-/// A JPEG as a phone camera sends it, reduced to the markers that declare its size.
+/// A JPEG as a phone camera sends it: a stamped page (see [`stamped_page`]).
 pub fn jpeg(width: u16, height: u16) -> Vec<u8> {
-    jpeg_of_size(width, height, 2000)
+    jpeg_of_size(width, height, 0)
 }
 
-/// A JPEG declaring `width`×`height` with about `bytes` bytes of image data.
+/// A JPEG of a stamped page `width`×`height`, padded with comment segments to about `bytes`
+/// bytes when it is smaller.
 pub fn jpeg_of_size(width: u16, height: u16, bytes: u32) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8];
-    // APP0 JFIF
-    v.extend([0xFF, 0xE0, 0x00, 0x10]);
-    v.extend(b"JFIF\0");
-    v.extend([0x01, 0x01, 0x00, 0x00, 0x48, 0x00, 0x48, 0x00, 0x00]);
-    // SOF0: precision 8, height, width, 3 components
-    v.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
-    v.extend(height.to_be_bytes());
-    v.extend(width.to_be_bytes());
-    v.extend([0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01]);
-    // some entropy-coded bytes, then EOI
-    v.extend((0..bytes).map(|i| (i * 7 % 255) as u8));
-    v.extend([0xFF, 0xD9]);
-    v
+    let pixels = stamped_page(width.into(), height.into(), true);
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 85)
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("encode jpeg");
+    let mut padded = out[..2].to_vec();
+    let mut missing = (bytes as usize).saturating_sub(out.len());
+    while missing > 0 {
+        let n = missing.min(65_000);
+        padded.extend([0xFF, 0xFE]);
+        padded.extend(((n + 2) as u16).to_be_bytes());
+        padded.extend((0..n).map(|i| b'a' + (i % 26) as u8));
+        missing = missing.saturating_sub(n + 4);
+    }
+    padded.extend_from_slice(&out[2..]);
+    padded
 }
 
 // ---------------------------------------------------------------------------------------
