@@ -8,51 +8,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::config::Config;
-use crate::daemon::judge_stored;
-use crate::reply::{self, ReplyContext};
-use crate::store::{Store, Stored, query};
-use crate::verdict::{Decision, Verdict};
-
-/// What changed for one message.
-#[derive(Debug, Serialize)]
-struct Change {
-    id: i64,
-    changed: Vec<String>,
-    decision_before: Option<String>,
-    decision_after: String,
-    reply_queued: bool,
-}
-
-fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
-    let Some(b) = before else { return vec!["judged for the first time".into()] };
-    let mut out = Vec::new();
-    if b.decision != after.decision {
-        out.push(format!("decision {} → {}", b.decision, after.decision));
-    }
-    if b.kind != after.kind {
-        out.push(format!("kind {} → {}", b.kind.as_deref().unwrap_or("-"), after.kind.as_deref().unwrap_or("-")));
-    }
-    if b.fields != after.fields {
-        let show = |v: &Verdict| v.fields.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(" ");
-        out.push(format!("fields [{}] → [{}]", show(b), show(after)));
-    }
-    let codes = |v: &[crate::ErrorCode]| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",");
-    if b.errors != after.errors {
-        out.push(format!("errors [{}] → [{}]", codes(&b.errors), codes(&after.errors)));
-    }
-    let wcodes = |v: &[crate::WarningCode]| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",");
-    if b.warnings != after.warnings {
-        out.push(format!("warnings [{}] → [{}]", wcodes(&b.warnings), wcodes(&after.warnings)));
-    }
-    if b.experts != after.experts {
-        out.push(format!("experts {} → {}", b.experts.len(), after.experts.len()));
-    }
-    out
-}
+use crate::store::Store;
 
 /// Runs the command.
 pub fn run(
@@ -94,55 +52,17 @@ pub fn run(
     let mut out = std::io::stdout().lock();
     let (mut changed, mut queued) = (0usize, 0usize);
     for id in &ids {
-        let Some((raw, internal)) = store.with(|c| {
-            let raw = query::raw(c, *id)?;
-            let internal: Option<String> =
-                c.query_row("SELECT internal_date FROM messages WHERE id = ?1", [id], |r| r.get(0)).unwrap_or(None);
-            Ok(raw.map(|r| (r, internal)))
-        })?
-        else {
-            anyhow::bail!(
-                "there is no message #{id} in the store {}; `mail-intake list` shows the ids",
-                cfg.store_path.display()
-            );
+        let c = match crate::actions::rejudge(&cfg, &rules, &store, *id, reply_flag, None) {
+            Ok(c) => c,
+            Err(crate::actions::ActionError::Refused(why)) => anyhow::bail!(why),
+            Err(e) => return Err(anyhow::Error::new(e)),
         };
-        let stored =
-            Stored { id: *id, raw, internal_date: internal.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()) };
-        let before = store.with(|c| query::verdict(c, *id))?;
-        let after = judge_stored(&store, &rules, &cfg.limits, &stored);
-        let changes = describe(before.as_ref(), &after);
-        let verdict_changed = before.as_ref().is_none_or(|b| b.decision != after.decision || b.errors != after.errors);
-        let planned = if reply_flag
-            && verdict_changed
-            && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
-        {
-            let ctx = ReplyContext {
-                rules: &rules,
-                from: cfg.transport.from(),
-                enabled: true,
-                // An admin asked for it: the date rule and the daily cap do not apply.
-                reply_since: DateTime::<Utc>::MIN_UTC,
-                recent_to_recipient: 0,
-                max_per_sender_per_day: u32::MAX,
-            };
-            reply::plan(&stored.raw, &after, stored.internal_date, &ctx)?
-        } else {
-            None
-        };
-        let queued_now = planned.as_ref().is_some_and(|r| r.state == "pending");
-        store.with(|c| Store::save_verdict(c, *id, &after, planned.as_ref()))?;
+        let (changes, queued_now) = (c.changed.clone(), c.reply_queued);
         if !changes.is_empty() {
             changed += 1;
         }
         queued += usize::from(queued_now);
         if json {
-            let c = Change {
-                id: *id,
-                changed: changes.clone(),
-                decision_before: before.as_ref().map(|b| b.decision.as_str().to_string()),
-                decision_after: after.decision.as_str().to_string(),
-                reply_queued: queued_now,
-            };
             serde_json::to_writer(&mut out, &c)?;
             writeln!(out)?;
         } else if !changes.is_empty() {
@@ -157,7 +77,6 @@ pub fn run(
         if let Some(b) = &bar {
             b.inc(1);
         }
-        tracing::info!(stage = "reparse", id, changed = !changes.is_empty(), reply_queued = queued_now, "reparsed");
     }
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -199,7 +199,7 @@ struct SchoolTally {
 /// Status: `未报送` nothing at all; `已报送` at least the experts asked for (3 for 双高/双优
 /// schools, else 1), a lead-institution application from 双高 schools, the pilot summary, and
 /// nothing waiting for a correction; `部分` anything in between.
-fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
+pub fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
     let mut tally: BTreeMap<&str, SchoolTally> = BTreeMap::new();
     for m in current {
         let (Some(school), Some(kind)) = (m.school.as_deref(), m.kind.as_deref()) else { continue };

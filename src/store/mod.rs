@@ -7,6 +7,7 @@
 
 mod migrations;
 pub mod query;
+pub mod web;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
