@@ -19,3 +19,5 @@ mod outage;
 mod reparse;
 mod samples;
 mod security;
+mod web;
+mod web_browser;
