@@ -7,13 +7,15 @@
 //! did as plain lines, or [`ActionError::Refused`] with the reason. `who` names the person
 //! (the web user) in the recorded reason and the log; the command line passes `None`.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::daemon::judge_stored;
+use crate::register;
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
-use crate::store::{Store, StoreError, Stored, query};
+use crate::store::{Store, StoreError, query};
 use crate::verdict::{Decision, Verdict};
 
 /// The reason recorded on a reply suppressed by hand.
@@ -227,65 +229,68 @@ fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
     out
 }
 
-/// Judges stored message `id` again and saves the verdict. With `reply`, a reply is queued
-/// where the decision or the errors changed (and the message deserves one).
+/// Judges stored messages again — the whole register is rebuilt (every judged mail re-bound
+/// to its submission in arrival order, spec §8), since a rules change may move a mail to
+/// another submission — and reports the `selected` ones (all when `None`). With `reply`, a
+/// reply is queued for a selected message whose decision or errors changed (and which
+/// deserves one). Returns the changes and how many messages were rebuilt in all.
 pub fn rejudge(
     cfg: &Config,
     rules: &Rules,
     store: &Store,
-    id: i64,
+    selected: Option<&BTreeSet<i64>>,
     reply_flag: bool,
     who: Option<&str>,
-) -> Result<Change, ActionError> {
-    let Some((raw, internal)) = store.with(|c| {
-        let raw = query::raw(c, id)?;
-        let internal: Option<String> =
-            c.query_row("SELECT internal_date FROM messages WHERE id = ?1", [id], |r| r.get(0)).unwrap_or(None);
-        Ok(raw.map(|r| (r, internal)))
-    })?
-    else {
-        return Err(ActionError::Refused(format!(
-            "there is no message #{id} in the store {}; `mail-intake list` shows the ids",
-            cfg.store_path.display()
-        )));
-    };
-    let stored = Stored { id, raw, internal_date: internal.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()) };
-    let before = store.with(|c| query::verdict(c, id))?;
-    let after = judge_stored(store, rules, &cfg.limits, &stored);
-    let changed = describe(before.as_ref(), &after);
-    let verdict_changed = before.as_ref().is_none_or(|b| b.decision != after.decision || b.errors != after.errors);
-    let planned = if reply_flag
-        && verdict_changed
-        && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
-    {
-        let ctx = ReplyContext {
-            rules,
-            from: cfg.transport.from(),
-            enabled: true,
-            // An admin asked for it: the date rule and the daily cap do not apply.
-            reply_since: DateTime::<Utc>::MIN_UTC,
-            recent_to_recipient: 0,
-            max_per_sender_per_day: u32::MAX,
+) -> Result<(Vec<Change>, usize), ActionError> {
+    let mut records: Vec<(i64, Option<Verdict>, Verdict)> = Vec::new();
+    let total = store.with(|c| {
+        register::rebuild(c, rules, &cfg.limits, |id, before, after| {
+            if selected.is_none_or(|s| s.contains(&id)) {
+                records.push((id, before.cloned(), after.clone()));
+            }
+        })
+    })?;
+    let mut out = Vec::with_capacity(records.len());
+    for (id, before, after) in records {
+        let changed = describe(before.as_ref(), &after);
+        let verdict_changed = before.as_ref().is_none_or(|b| b.decision != after.decision || b.errors != after.errors);
+        let planned = if reply_flag
+            && verdict_changed
+            && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
+            && let Some(raw) = store.with(|c| query::raw(c, id))?
+        {
+            let ctx = ReplyContext {
+                rules,
+                from: cfg.transport.from(),
+                enabled: true,
+                // An admin asked for it: the date rule and the daily cap do not apply.
+                reply_since: DateTime::<Utc>::MIN_UTC,
+                recent_to_recipient: 0,
+                max_per_sender_per_day: u32::MAX,
+            };
+            reply::plan(&raw, &after, None, &ctx)?
+        } else {
+            None
         };
-        reply::plan(&stored.raw, &after, stored.internal_date, &ctx)?
-    } else {
-        None
-    };
-    let reply_queued = planned.as_ref().is_some_and(|r| r.state == "pending");
-    store.with(|c| Store::save_verdict(c, id, &after, planned.as_ref()))?;
-    tracing::info!(
-        stage = "reparse",
-        id,
-        changed = !changed.is_empty(),
-        reply_queued,
-        who = who.unwrap_or("cli"),
-        "reparsed"
-    );
-    Ok(Change {
-        id,
-        changed,
-        decision_before: before.as_ref().map(|b| b.decision.as_str().to_string()),
-        decision_after: after.decision.as_str().to_string(),
-        reply_queued,
-    })
+        let reply_queued = match &planned {
+            Some(r) if r.state == "pending" => store.with(|c| query::insert_reply(c, id, r))?.is_some(),
+            _ => false,
+        };
+        tracing::info!(
+            stage = "reparse",
+            id,
+            changed = !changed.is_empty(),
+            reply_queued,
+            who = who.unwrap_or("cli"),
+            "reparsed"
+        );
+        out.push(Change {
+            id,
+            changed,
+            decision_before: before.as_ref().map(|b| b.decision.as_str().to_string()),
+            decision_after: after.decision.as_str().to_string(),
+            reply_queued,
+        });
+    }
+    Ok((out, total))
 }

@@ -21,12 +21,13 @@ use tracing::{error, info, warn};
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::intake::imap::SentFolder;
 use crate::intake::{IntakeError, Source, maildir};
+use crate::register;
 use crate::reply::transport::{SendError, Transport};
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
-use crate::store::{Fetched, Reply, Store, StoreError, Stored, query};
-use crate::validate::{JudgeOptions, add_warning, judge};
-use crate::verdict::{Verdict, WarningCode};
+use crate::store::{Fetched, Reply, Store, StoreError, Stored};
+use crate::validate::{JudgeOptions, judge};
+use crate::verdict::Verdict;
 
 /// Why the daemon stopped.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<RunSummary, DaemonError> {
     let store = Store::open(&cfg.store_path)?;
+    rebuild_if_needed(&store, &rules, &cfg.limits)?;
     let first_start = store.call(|c| Store::first_start(c)).await?;
     // Unset: one day before the first start — a mailbox full of old mail is recorded without
     // answering it, while mail that arrived just before the first start is still answered.
@@ -133,6 +135,21 @@ pub async fn run(
     }
     info!("mail-intake stopped");
     Ok(summary)
+}
+
+/// A store made before submissions existed is re-bound once, in arrival order (no reply).
+pub fn rebuild_if_needed(store: &Store, rules: &Rules, limits: &crate::limits::Limits) -> Result<(), DaemonError> {
+    store.with(|c| {
+        if register::needs_rebuild(c)? {
+            info!(stage = "register", "binding the stored mails to submissions (first start after an upgrade)");
+            let n = register::rebuild(c, rules, limits, |id, _, v| {
+                info!(stage = "register", id, decision = v.decision.as_str(), dossier = ?v.submission.as_ref().map(|s| s.id), "re-bound");
+            })?;
+            info!(stage = "register", count = n, "every stored mail is bound to its submission");
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// One full pass: fetch everything new, store it, judge everything stored, mark it.
@@ -293,12 +310,25 @@ async fn judge_batch(shared: &Arc<Shared>, batch: Vec<Stored>) -> Result<u64, Da
         use rayon::prelude::*;
         let shared = shared2;
         failpoint("before_judge");
-        let opts = |m: &Stored| JudgeOptions { arrived: m.internal_date, limits: shared.cfg.limits };
+        // The thread each mail answers, read before judging: its submission's kind guides
+        // the judge when the subject names none (spec §8 rule 1).
+        let hints: Vec<register::ThreadHint> = shared.store.with(|c| {
+            batch
+                .iter()
+                .map(|m| register::thread_hint(c, &m.raw, register::sender_of(&m.raw).as_deref(), &shared.rules))
+                .collect::<crate::store::Result<Vec<_>>>()
+        })?;
+        let opts = |m: &Stored, h: &register::ThreadHint| JudgeOptions {
+            arrived: m.internal_date,
+            limits: shared.cfg.limits,
+            kind_hint: h.kind.clone(),
+        };
         let verdicts: Vec<Result<Verdict, String>> = batch
             .par_iter()
-            .map(|m| {
+            .zip(hints.par_iter())
+            .map(|(m, h)| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    judge(&format!("message-{}", m.id), &m.raw, &shared.rules, &opts(m))
+                    judge(&format!("message-{}", m.id), &m.raw, &shared.rules, &opts(m, h))
                 }))
                 .map_err(|_| "judging crashed".to_string())
             })
@@ -308,9 +338,11 @@ async fn judge_batch(shared: &Arc<Shared>, batch: Vec<Stored>) -> Result<u64, Da
         shared.store.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut judged = 0u64;
-            for (m, verdict) in batch.iter().zip(verdicts) {
-                let outcome: Outcome = verdict.and_then(|mut v| {
-                    mark_duplicate(&tx, &shared.rules, m.id, &mut v);
+            for ((m, verdict), hint) in batch.iter().zip(verdicts).zip(&hints) {
+                let outcome: Outcome = verdict.and_then(|v| {
+                    // The register binds the mail to its submission: the verdict it is
+                    // answered with is the submission's.
+                    let v = register::apply(&tx, m.id, v, hint, &shared.rules).map_err(|e| format!("register: {e}"))?;
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan_reply(&shared, &tx, m, &v)))
                         .map(|planned| (v, planned))
                         .map_err(|_| "planning the reply crashed".to_string())
@@ -417,34 +449,6 @@ fn log_verdict(id: i64, v: &Verdict, planned: Option<&crate::store::NewReply>) {
     );
     if let Some(r) = planned {
         info!(stage = "reply", id, state = %r.state, to = %r.recipient, reason = r.reason.as_deref().unwrap_or(""), "reply planned");
-    }
-}
-
-/// Judges a stored message as the daemon does: the pure judge, plus what only the register
-/// knows — a later submission for the same school and expert/category is a
-/// `duplicate_submission` (the earlier one is superseded when the verdict is saved).
-pub fn judge_stored(store: &Store, rules: &Rules, limits: &crate::limits::Limits, m: &Stored) -> Verdict {
-    let opts = JudgeOptions { arrived: m.internal_date, limits: *limits };
-    let mut v = judge(&format!("message-{}", m.id), &m.raw, rules, &opts);
-    let _ = store.with(|c| {
-        mark_duplicate(c, rules, m.id, &mut v);
-        Ok(())
-    });
-    v
-}
-
-/// Adds `duplicate_submission` when the register holds an earlier submission with the same
-/// key (school and expert/category).
-fn mark_duplicate(conn: &rusqlite::Connection, rules: &Rules, id: i64, v: &mut Verdict) {
-    if let Some(key) = query::submission_key(v) {
-        let mine = v.arrived.clone().unwrap_or_default();
-        let earlier = query::same_key(conn, &key, id).unwrap_or_default();
-        if earlier.iter().any(|(other, arrived)| match arrived {
-            Some(a) => a.as_str() < mine.as_str() || (a.as_str() == mine.as_str() && *other < id),
-            None => *other < id,
-        }) {
-            add_warning(v, WarningCode::DuplicateSubmission, rules);
-        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod intake;
 pub mod limits;
 pub mod logging;
 pub mod parse;
+pub mod register;
 pub mod reply;
 pub mod rules;
 pub mod store;

@@ -167,6 +167,16 @@ pub struct SubjectRules {
     pub department_suffixes: Vec<String>,
     /// Words after a name that are not part of it (`老师`, `同志`).
     pub honorifics: Vec<String>,
+    /// A school part off the roster that ends with one of these (or contains one of
+    /// `school_name_infixes`) reads as a school's name: `school_not_on_roster`, not an error.
+    pub school_name_suffixes: Vec<String>,
+    pub school_name_infixes: Vec<String>,
+    /// A bracketed group after a subject part that contains one of these is a note
+    /// (`张伟（更新）`, `(补盖章扫描件)`), not part of a name.
+    pub note_words: Vec<String>,
+    /// Free-mail domains: two senders there share nothing but the provider, so a reply in a
+    /// thread is bound by thread only when its address (not its domain) already wrote.
+    pub public_mail_domains: Vec<String>,
 }
 
 /// Automatic-mail recognition.
@@ -275,6 +285,10 @@ struct RawSubject {
     own_reply_prefixes: Vec<String>,
     department_suffixes: Vec<String>,
     honorifics: Vec<String>,
+    school_name_suffixes: Vec<String>,
+    school_name_infixes: Vec<String>,
+    note_words: Vec<String>,
+    public_mail_domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -701,6 +715,10 @@ impl Rules {
                     own_reply_prefixes: s.own_reply_prefixes.iter().map(|x| fold(x)).collect(),
                     department_suffixes: s.department_suffixes,
                     honorifics: s.honorifics,
+                    school_name_suffixes: s.school_name_suffixes,
+                    school_name_infixes: s.school_name_infixes,
+                    note_words: s.note_words.iter().map(|x| fold(x)).collect(),
+                    public_mail_domains: s.public_mail_domains.iter().map(|x| x.to_ascii_lowercase()).collect(),
                 },
                 AutomaticRules {
                     senders: a.senders.iter().map(|x| x.to_lowercase()).collect(),

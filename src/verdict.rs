@@ -80,6 +80,13 @@ pub enum WarningCode {
     ExpertTitleBelowSenior,
     DuplicateSubmission,
     FormIncomplete,
+    /// The same person is in a current submission of another school (spec §8).
+    ExpertRecommendedByOtherSchool,
+    /// The school reads as a school's name but is on no roster (spec §8): acknowledged.
+    SchoolNotOnRoster,
+    /// The mail answers one of our replies but comes from an address (and domain) that never
+    /// wrote to that submission: it was bound by its subject instead (spec §8, rule 1).
+    ThreadFromStranger,
 }
 
 impl WarningCode {
@@ -90,6 +97,9 @@ impl WarningCode {
             WarningCode::ExpertTitleBelowSenior => "expert_title_below_senior",
             WarningCode::DuplicateSubmission => "duplicate_submission",
             WarningCode::FormIncomplete => "form_incomplete",
+            WarningCode::ExpertRecommendedByOtherSchool => "expert_recommended_by_other_school",
+            WarningCode::SchoolNotOnRoster => "school_not_on_roster",
+            WarningCode::ThreadFromStranger => "thread_from_stranger",
         }
     }
 }
@@ -175,6 +185,80 @@ pub struct Verdict {
     /// True when the submission was judged from a forwarded (`message/rfc822`) message.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub forwarded: bool,
+    /// 附件1's fields other than the expert's (contact, phone, email, school, category).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub form_fields: BTreeMap<String, String>,
+    /// The submission (spec §8) this mail belongs to, once the register has bound it; `check`
+    /// is stateless and leaves it empty.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub submission: Option<SubmissionRef>,
+}
+
+/// How a mail was bound to its submission (spec §8, binding rules 1–4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundBy {
+    Thread,
+    Subject,
+    Form,
+    Own,
+}
+
+/// A submission's state (spec §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DossierState {
+    Complete,
+    Incomplete,
+    Superseded,
+}
+
+impl DossierState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DossierState::Complete => "complete",
+            DossierState::Incomplete => "incomplete",
+            DossierState::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DossierState> {
+        match s {
+            "complete" => Some(DossierState::Complete),
+            "incomplete" => Some(DossierState::Incomplete),
+            "superseded" => Some(DossierState::Superseded),
+            _ => None,
+        }
+    }
+}
+
+/// One current part of a submission: the latest readable attachment of its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DossierPart {
+    pub role: Role,
+    /// The store id of the mail it came from.
+    pub message: i64,
+    pub filename: String,
+    pub size: u64,
+    pub sha256: String,
+    /// That mail's arrival (RFC 3339, office time).
+    #[serde(default)]
+    pub arrived: Option<String>,
+}
+
+/// The submission a mail was answered for: which one, how it was bound, and what the mail
+/// said on its own before the register saw the other mails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionRef {
+    pub id: i64,
+    pub bound_by: BoundBy,
+    pub state: DossierState,
+    /// The submission's current parts, after this mail.
+    pub parts: Vec<DossierPart>,
+    /// What this mail alone was judged (`check`'s decision, errors and warnings).
+    pub own_decision: Decision,
+    pub own_errors: Vec<ErrorCode>,
+    pub own_warnings: Vec<WarningCode>,
 }
 
 impl Verdict {
@@ -198,6 +282,8 @@ impl Verdict {
             automatic: None,
             bounced_ids: Vec::new(),
             forwarded: false,
+            form_fields: BTreeMap::new(),
+            submission: None,
         }
     }
 }

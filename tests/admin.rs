@@ -199,7 +199,9 @@ fn show_tells_everything_about_one_message() {
     }
 
     let text = d.ok(&["show", "11"]);
-    assert!(text.contains("supersedes #3") && text.contains("duplicate_submission"), "{text}");
+    // #11 completes the submission #3 left incomplete: not a duplicate (spec §8).
+    assert!(text.contains("supersedes #3") && !text.contains("duplicate_submission"), "{text}");
+    assert!(text.contains("· complete"), "{text}");
     assert!(text.contains("born 1975-06") && text.contains("13888123456"), "{text}");
     assert!(text.contains("盖章扫描件.pdf · pdf · scan (盖章扫描件)"), "{text}");
 
@@ -314,11 +316,24 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
         "--attachments",
         att.to_str().unwrap(),
     ]);
-    assert!(text.contains("6 sheets") && text.contains("6 CSV file(s)"), "{text}");
+    assert!(text.contains("9 sheets") && text.contains("9 CSV file(s)"), "{text}");
 
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
     let names = wb.sheet_names();
-    assert_eq!(names, ["专家推荐", "牵头院校上报", "试点工作总结", "专家", "报送情况", "全部邮件"]);
+    assert_eq!(
+        names,
+        [
+            "专家推荐",
+            "牵头院校上报",
+            "试点工作总结",
+            "报送",
+            "专家",
+            "报送情况",
+            "联系人（附件1）",
+            "汇总表（附件3）",
+            "全部邮件"
+        ]
+    );
 
     // 专家: exactly the store's current experts, every value as text.
     let store = d.store();
@@ -386,7 +401,7 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     assert_eq!(got, want);
     let r11 = rows.iter().find(|r| r[0] == "11").unwrap();
     assert_eq!(r11[1], "2023-03-15 10:21:07");
-    assert!(r11.contains(&"已受理".to_string()) && r11.iter().any(|c| c.contains("重复报送")), "{r11:?}");
+    assert!(r11.contains(&"已受理".to_string()) && !r11.iter().any(|c| c.contains("重复报送")), "{r11:?}");
     let r10 = rows.iter().find(|r| r[0] == "10").unwrap();
     assert!(r10.contains(&"需更正".to_string()) && r10.iter().any(|c| c == "附件为超大附件下载链接"), "{r10:?}");
 
@@ -405,7 +420,8 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     let rows = sheet_rows(&mut wb, "全部邮件");
     assert_eq!(rows.len() - 1, 11);
     assert_eq!(rows[3][0], "3");
-    assert_eq!(rows[3].last().unwrap(), "已被 #11 取代");
+    assert_eq!(rows[3][11], "已被 #11 取代");
+    assert_eq!(rows[3][12], rows[11][12], "#3 and #11 are one submission");
     assert_eq!(rows[8][4], "待人工处理");
 
     // CSV: a BOM, then the very same rows.
@@ -438,8 +454,8 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
         "专家推荐/曲靖财经学校/王芳/推荐表.docx",
         "专家推荐/曲靖财经学校/王芳/推荐表 (2).docx",
         "专家推荐/曲靖财经学校/王芳/盖章扫描件.pdf",
-        "专家推荐/云南大学/未识别专家/附件2.docx",
-        "专家推荐/云南大学/未识别专家/盖章.pdf",
+        "专家推荐/云南大学/赵强/附件2.docx",
+        "专家推荐/云南大学/赵强/盖章.pdf",
         "牵头院校上报/昆明冶金高等专科学校/电子与信息大类/附件1：申请表.docx",
         "牵头院校上报/昆明冶金高等专科学校/电子与信息大类/申请表盖章版.pdf",
         "牵头院校上报/云南旅游职业学院/未识别专业大类/申请表盖章版.pdf",
@@ -479,7 +495,7 @@ fn register_xlsx_is_the_exported_workbook() {
     let rules = mail_intake::Rules::embedded();
     let bytes = d.store().with(|c| Ok(mail_intake::export::register_xlsx(c, &rules))).unwrap().unwrap();
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(wb.sheet_names().len(), 6);
+    assert_eq!(wb.sheet_names().len(), 9);
     let experts = wb.worksheet_range("专家").unwrap();
     assert_eq!(experts.rows().count(), 5);
 }

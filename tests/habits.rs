@@ -368,7 +368,20 @@ fn unknown_category() {
 
 #[test]
 fn unknown_school() {
+    // A school's name off the roster is a real submission (spec §8): acknowledged, shown.
     let v = judged(&expert_mail("专家推荐+云南星辰职业学院+张三", &ExpertForm::new("张三", "云南星辰职业学院")));
+    check(
+        &v,
+        Want {
+            decision: Acknowledge,
+            kind: EXPERT,
+            fields: &[("school", "云南星辰职业学院"), ("expert_name", "张三")],
+            errors: &[],
+            warnings: &[W::SchoolNotOnRoster],
+        },
+    );
+    // A school part that is no school's name stays an error, named in the correction.
+    let v = judged(&expert_mail("专家推荐+星辰信息中心+张三", &ExpertForm::new("张三", "星辰信息中心")));
     check(
         &v,
         Want {
@@ -380,7 +393,7 @@ fn unknown_school() {
         },
     );
     assert!(
-        v.reasons.iter().any(|r| r.contains("云南星辰职业学院")),
+        v.reasons.iter().any(|r| r.contains("星辰信息中心")),
         "the correction names the unknown school: {:?}",
         v.reasons
     );

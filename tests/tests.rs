@@ -19,5 +19,6 @@ mod outage;
 mod reparse;
 mod samples;
 mod security;
+mod submissions;
 mod web;
 mod web_browser;

@@ -107,7 +107,7 @@ fn every_route_needs_a_session_and_answers_with_the_right_status() {
     assert_eq!(c.get("/schools?page=9").status, 404);
 
     // Submissions and their filters; bad filter values are 400, pages past the end 404.
-    assert_eq!(c.get("/submissions?kind=expert_recommendation&state=acknowledge").status, 200);
+    assert_eq!(c.get("/submissions?kind=expert_recommendation&state=complete").status, 200);
     assert_eq!(c.get("/submissions?since=2023-03-01&until=2023-03-31&warning=late&all=1").status, 200);
     for bad in [
         "/submissions?kind=bogus",
@@ -127,7 +127,6 @@ fn every_route_needs_a_session_and_answers_with_the_right_status() {
     assert_eq!(c.get("/submissions?page=50").status, 404);
     let holds = ids_with(&config, "hold");
     assert!(!holds.is_empty());
-    assert_eq!(c.get(&format!("/submissions/{}", holds[0])).status, 404, "a held mail is no submission");
 
     // Mails: the hold queue first.
     let list = c.get("/mails").text();

@@ -20,8 +20,11 @@ pub struct SubjectReading {
     pub kind: Option<String>,
     /// Canonical roster name.
     pub school: Option<String>,
-    /// A part that looks like a school but is on no roster.
+    /// A part that looks like a school but is on no roster and does not read as a school's
+    /// name (`unknown_school`).
     pub unknown_school: Option<String>,
+    /// A school's name that is on no roster (`…职业学校`): a real submission (spec §8).
+    pub off_roster_school: Option<String>,
     /// Canonical category name.
     pub category: Option<String>,
     /// A part that looks like a category but is in no catalogue.
@@ -77,8 +80,8 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     out.answers_our_reply = stripped.iter().any(|p| rules.subject.own_reply_prefixes.iter().any(|o| key(o) == *p));
     out.is_question = rules.subject.question_words.iter().any(|w| cleaned.contains(w.as_str()));
 
-    // Kind by keyword; the keyword becomes a separator.
-    let mut rest = cleaned.replace(BRACKETS, " ");
+    // Kind by keyword; the keyword becomes a separator. Bracketed notes go first.
+    let mut rest = strip_notes(&cleaned, rules).replace(BRACKETS, " ");
     'kinds: for kind in &rules.kinds {
         for kw in &kind.keywords {
             let squeezed: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
@@ -132,9 +135,15 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         if p.chars().any(|c| c.is_ascii_digit()) && institution(&p, rules).is_none() {
             continue;
         }
-        if let Some(school) = institution(&p, rules) {
-            if out.school.is_none() && out.unknown_school.is_none() {
-                out.unknown_school = Some(school);
+        // Noise words (`学校`, `云南省`) are stripped for matching; an institution's own name
+        // keeps them (`云南省玉溪工业财贸学校`).
+        if let Some(school) = institution(&p, rules).or_else(|| institution(part.trim(), rules)) {
+            if out.school.is_none() && out.unknown_school.is_none() && out.off_roster_school.is_none() {
+                if reads_as_school(&school, rules) {
+                    out.off_roster_school = Some(school);
+                } else {
+                    out.unknown_school = Some(school);
+                }
             }
             continue;
         }
@@ -147,16 +156,61 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         let p = strip_honorific(&p, rules);
         if looks_like_person_name(&p) && p.chars().count() <= 4 {
             names.push(p);
-        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5 && out.school.is_none() && out.unknown_school.is_none()
+        } else if p.chars().filter(|c| is_cjk(*c)).count() >= 5
+            && out.school.is_none()
+            && out.unknown_school.is_none()
+            && out.off_roster_school.is_none()
         {
             // A long name that is no person's: an institution written without its ending.
-            out.unknown_school = Some(p);
+            if reads_as_school(&p, rules) {
+                out.off_roster_school = Some(p);
+            } else {
+                out.unknown_school = Some(p);
+            }
         } else if looks_like_person_name(&p) {
             names.push(p);
         }
     }
     // The convention puts the name last.
     out.expert_name = names.pop();
+    out
+}
+
+/// Whether an off-roster institution's name reads as a school's (spec §8): `…学校`,
+/// `…学院`, `…职业…`, as `rules/` lists them.
+pub fn reads_as_school(name: &str, rules: &Rules) -> bool {
+    let s = &rules.subject;
+    s.school_name_suffixes.iter().any(|x| name.ends_with(x.as_str()))
+        || s.school_name_infixes.iter().any(|x| name.contains(x.as_str()))
+}
+
+/// Removes bracketed notes that follow a part (`张伟（更新）`, `张伟(补盖章扫描件)`,
+/// `张伟【补发】`): a group is a note when something other than a separator stands before it
+/// and it holds one of `rules/`'s note words. A group at the start (`【专家推荐】…`) or one
+/// holding just a name is kept for the reader.
+fn strip_notes(subject: &str, rules: &Rules) -> String {
+    const PAIRS: &[(char, char)] = &[('(', ')'), ('[', ']'), ('【', '】'), ('〔', '〕'), ('{', '}')];
+    let chars: Vec<char> = subject.chars().collect();
+    let mut out = String::with_capacity(subject.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let close = PAIRS.iter().find(|(o, _)| *o == c).map(|(_, cl)| *cl);
+        let before = out.trim_end().chars().last();
+        let after_part = before.is_some_and(|b| !rules.subject.separators.contains(&b) && !BRACKETS.contains(&b));
+        if let (Some(close), true) = (close, after_part)
+            && let Some(len) = chars[i + 1..].iter().position(|x| *x == close)
+        {
+            let inner: String = chars[i + 1..i + 1 + len].iter().collect();
+            if rules.subject.note_words.iter().any(|w| inner.contains(w.as_str())) {
+                out.push(' ');
+                i += len + 2;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
     out
 }
 
@@ -299,6 +353,23 @@ mod tests {
     }
 
     #[test]
+    fn bracketed_notes_are_not_names() {
+        for s in [
+            "专家推荐+昆明学院+张伟（更新）",
+            "专家推荐+昆明学院+张伟(补盖章扫描件)",
+            "专家推荐+昆明学院+张伟【补发】",
+            "Re: 请更正：专家推荐+昆明学院+张伟 (补发盖章扫描件)",
+            "专家推荐+昆明学院（更新）+张伟",
+        ] {
+            let r = read(s);
+            assert_eq!(r.school.as_deref(), Some("昆明学院"), "{s}");
+            assert_eq!(r.expert_name.as_deref(), Some("张伟"), "{s}");
+        }
+        // A name in brackets is still a name.
+        assert_eq!(read("专家推荐-昆明学院（张伟）").expert_name.as_deref(), Some("张伟"));
+    }
+
+    #[test]
     fn longest_match_wins() {
         let r = read("专家推荐+昆明理工大学津桥学院+李四");
         assert_eq!(r.school.as_deref(), Some("昆明理工大学津桥学院"));
@@ -331,8 +402,15 @@ mod tests {
         assert_eq!(r.expert_name, None);
         let r = read("专家推荐+某某职业学院+张三");
         assert_eq!(r.school, None);
-        assert_eq!(r.unknown_school.as_deref(), Some("某某职业学院"));
+        assert_eq!(r.unknown_school, None);
+        assert_eq!(r.off_roster_school.as_deref(), Some("某某职业学院"));
         assert_eq!(r.expert_name.as_deref(), Some("张三"));
+        let r = read("专家推荐+云南省玉溪工业财贸学校+李明");
+        assert_eq!(r.off_roster_school.as_deref(), Some("云南省玉溪工业财贸学校"));
+        assert_eq!(r.expert_name.as_deref(), Some("李明"));
+        let r = read("专家推荐+某某信息中心+张三");
+        assert_eq!(r.off_roster_school, None);
+        assert_eq!(r.unknown_school.as_deref(), Some("某某信息中心"));
     }
 
     #[test]

@@ -25,13 +25,13 @@ use crate::store::{Store, sha256_hex};
 use crate::verdict::{ErrorCode, Verdict};
 
 /// The configuration, rules and store an admin command works with.
-struct Admin {
-    cfg: Config,
-    rules: Rules,
-    store: Store,
+pub(crate) struct Admin {
+    pub(crate) cfg: Config,
+    pub(crate) rules: Rules,
+    pub(crate) store: Store,
 }
 
-fn open(config: &Path) -> anyhow::Result<Admin> {
+pub(crate) fn open(config: &Path) -> anyhow::Result<Admin> {
     let cfg = Config::load(config).with_context(|| format!("cannot use the configuration {}", config.display()))?;
     if !cfg.store_path.exists() {
         bail!(
@@ -43,17 +43,18 @@ fn open(config: &Path) -> anyhow::Result<Admin> {
     let rules = super::run::rules_for(&cfg)?;
     let store =
         Store::open(&cfg.store_path).with_context(|| format!("cannot open the store {}", cfg.store_path.display()))?;
+    crate::daemon::rebuild_if_needed(&store, &rules, &cfg.limits)?;
     Ok(Admin { cfg, rules, store })
 }
 
 /// Mail-derived text made safe for a terminal: control characters (escape sequences) become
 /// spaces.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Prints a command's output; a reader that went away (`| head`) is not an error.
-fn emit(out: &[u8]) -> anyhow::Result<ExitCode> {
+pub(crate) fn emit(out: &[u8]) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(out).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -201,7 +202,8 @@ pub fn list(config: &Path, filter: &super::ListFilter, json: bool) -> anyhow::Re
     let cells: Vec<(Vec<String>, String)> = rows
         .iter()
         .map(|(m, a)| {
-            let mut notes: Vec<String> = m.errors.iter().chain(&m.warnings).cloned().collect();
+            let mut notes: Vec<String> = m.dossier.map(|d| format!("submission {d}")).into_iter().collect();
+            notes.extend(m.errors.iter().chain(&m.warnings).cloned());
             if let Some(by) = m.superseded_by {
                 notes.push(format!("superseded by #{by}"));
             }
@@ -285,6 +287,17 @@ struct HistoryEntry {
     superseded_by: Option<i64>,
 }
 
+/// A submission as `show` prints it.
+#[derive(Serialize)]
+struct SubmissionShown {
+    id: i64,
+    state: &'static str,
+    superseded_by: Option<i64>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    parts: Vec<crate::verdict::DossierPart>,
+}
+
 #[derive(Serialize)]
 struct Shown {
     message: MessageRow,
@@ -296,7 +309,9 @@ struct Shown {
     locations: Vec<query::Seen>,
     verdict: Option<Verdict>,
     replies: Vec<query::ReplyDetail>,
-    /// Every submission with the same key, oldest first (this one included).
+    /// The submission (spec §8) this mail belongs to, as it stands now.
+    submission: Option<SubmissionShown>,
+    /// Every mail of the same submission, oldest first (this one included).
     history: Vec<HistoryEntry>,
     /// Earlier submissions this one replaced.
     supersedes: Vec<i64>,
@@ -321,12 +336,13 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     let verdict = admin.store.with(|c| query::verdict(c, id))?;
     let replies = admin.store.with(|c| query::reply_details(c, id))?;
     let mut history = Vec::new();
-    if let Some(key) = admin.store.with(|c| query::stored_submission_key(c, id))? {
-        let mut ids: Vec<i64> =
-            admin.store.with(|c| query::same_key(c, &key, id))?.into_iter().map(|(i, _)| i).collect();
-        ids.push(id);
-        ids.sort_unstable();
-        for other in ids {
+    let dossier = verdict.as_ref().and_then(|v| v.submission.as_ref()).map(|s| s.id);
+    let submission = match dossier {
+        Some(d) => admin.store.with(|c| crate::store::dossiers::get(c, d))?,
+        None => None,
+    };
+    if let Some(d) = dossier {
+        for other in admin.store.with(|c| crate::store::dossiers::message_ids(c, d))? {
             if let Some(m) = admin.store.with(|c| query::message(c, other))? {
                 history.push(HistoryEntry {
                     id: other,
@@ -349,6 +365,14 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
         locations,
         verdict,
         replies,
+        submission: submission.map(|d| SubmissionShown {
+            id: d.id,
+            state: d.state.as_str(),
+            superseded_by: d.superseded_by,
+            errors: d.errors,
+            warnings: d.warnings,
+            parts: d.parts,
+        }),
         history,
         supersedes,
     }))
@@ -399,8 +423,23 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
             m.id
         )?;
     }
+    if let Some(d) = &s.submission {
+        let closed = d.superseded_by.map(|b| format!(", closed in favour of submission {b}")).unwrap_or_default();
+        writeln!(out, "  submission {} · {}{closed} (`mail-intake dossiers` lists them)", d.id, d.state)?;
+        for p in &d.parts {
+            writeln!(
+                out,
+                "    {:?} from #{}: {} · {} · sha256 {}",
+                p.role,
+                p.message,
+                printable(&p.filename),
+                size_text(p.size),
+                p.sha256.chars().take(16).collect::<String>()
+            )?;
+        }
+    }
     if let Some(by) = m.superseded_by {
-        writeln!(out, "  superseded by #{by} (a later submission for the same school and expert/category)")?;
+        writeln!(out, "  superseded by #{by} (a later mail of the same submission)")?;
     }
     if !s.supersedes.is_empty() {
         let ids: Vec<String> = s.supersedes.iter().map(|i| format!("#{i}")).collect();
@@ -548,7 +587,7 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
     }
 
     if s.history.len() > 1 {
-        writeln!(out, "\nHistory (same kind, school and expert/category)")?;
+        writeln!(out, "\nHistory (the mails of the same submission)")?;
         for h in &s.history {
             let status = match h.superseded_by {
                 Some(by) => format!("superseded by #{by}"),

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod demo_inbox;
 mod digest;
+mod register;
 mod reparse;
 mod run;
 mod table;
@@ -125,6 +126,32 @@ pub enum Command {
         /// Write the attachments as kind/school/expert-or-category/original-name.
         #[arg(long, value_name = "DIR")]
         attachments: Option<PathBuf>,
+    },
+    /// The submissions (spec §8): one per school and expert / 专业大类 / summary, assembled
+    /// across the school's mails.
+    Dossiers {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// expert_recommendation | lead_institution | pilot_summary (as in rules/).
+        #[arg(long)]
+        kind: Option<String>,
+        /// The school's name as the register has it.
+        #[arg(long)]
+        school: Option<String>,
+        /// complete | incomplete | superseded
+        #[arg(long)]
+        state: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every roster school (and every off-roster school seen) with what it has sent.
+    Schools {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
     },
     /// Counts by kind × decision, and mails per day.
     Stats {
@@ -260,6 +287,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reply { config, id, resend, suppress } => admin::reply(&config, id, resend, suppress),
         Command::Export { config, xlsx, csv, attachments } => admin::export(&config, xlsx, csv, attachments),
         Command::Stats { config, json } => admin::stats(&config, json),
+        Command::Dossiers { config, kind, school, state, json } => {
+            register::dossiers(&config, kind, school, state.as_deref(), json)
+        }
+        Command::Schools { config, json } => register::schools(&config, json),
         Command::Digest { config, date, send, html, text } => digest::run(&config, date, send, html, text),
         Command::Config { command: ConfigCommand::Check { config } } => run::config_check(&config),
         Command::Check { json, rules, jobs, files } => {

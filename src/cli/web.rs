@@ -2,7 +2,7 @@
 //! daemon or without one), or make a password hash for `[[web.users]]` (`hash-password`,
 //! reading the password on stdin so that it never shows in the shell's history).
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,8 +15,9 @@ use crate::web;
 
 /// `mail-intake web hash-password`.
 pub fn hash_password() -> anyhow::Result<ExitCode> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("cannot read the password from stdin")?;
+    let bytes = crate::limits::read_capped(std::io::stdin(), 64 * 1024)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    let input = String::from_utf8(bytes).context("the password on stdin is not UTF-8")?;
     let password = input.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&input);
     if password.is_empty() {
         bail!("no password on stdin; e.g. `read -rs P && printf %s \"$P\" | mail-intake web hash-password`");

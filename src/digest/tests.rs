@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::store::{Fetched, Location, NewReply};
-use crate::verdict::{Decision, Expert, Verdict};
+use crate::verdict::{AttachmentInfo, Decision, Expert, Role, Verdict};
 use mail_parser::MimeHeaders as _;
 
 struct Mail<'a> {
@@ -42,7 +42,37 @@ fn verdict(m: &Mail) -> Verdict {
     if let Some(name) = m.expert {
         v.experts.push(Expert { name: name.into(), title_level: "副高".into(), ..Expert::default() });
     }
+    // What the mail carried: everything its kind requires when acknowledged, only a form
+    // (the scan missing) when it awaits a correction.
+    let attachment = |role: Role| AttachmentInfo {
+        filename: format!("{role:?}.bin"),
+        kind: "pdf".into(),
+        role,
+        size: 1,
+        sha256: "00".repeat(32),
+        pages: None,
+        scanned: None,
+        width: None,
+        height: None,
+        archive: None,
+        problem: None,
+    };
+    match (m.decision, m.kind) {
+        (Decision::Acknowledge, Some("pilot_summary")) => v.attachments.push(attachment(Role::Report)),
+        (Decision::Acknowledge, Some(_)) => v.attachments.extend([attachment(Role::Form), attachment(Role::Scan)]),
+        (Decision::RequestCorrection, Some(_)) => {
+            v.attachments.push(attachment(Role::Form));
+            v.errors.push(crate::verdict::ErrorCode::MissingScan);
+        }
+        _ => {}
+    }
     v
+}
+
+/// The verdict as the register answers it (bound to its submission).
+fn bound(store: &Store, id: i64, v: Verdict) -> Verdict {
+    let rules = Rules::embedded();
+    store.with(|c| crate::register::apply(c, id, v, &crate::register::ThreadHint::default(), &rules)).unwrap()
 }
 
 struct Fixture {
@@ -69,14 +99,14 @@ impl Fixture {
 
     fn add(&mut self, m: Mail) -> i64 {
         let id = self.stored();
-        let v = verdict(&m);
+        let v = bound(&self.store, id, verdict(&m));
         self.store.with(|c| Store::save_verdict(c, id, &v, None)).unwrap();
         id
     }
 
     fn add_with_reply(&mut self, m: Mail, reply_id: &str) -> i64 {
         let id = self.stored();
-        let v = verdict(&m);
+        let v = bound(&self.store, id, verdict(&m));
         let r = NewReply {
             kind: v.decision.as_str().into(),
             recipient: "jwc@school.example.cn".into(),

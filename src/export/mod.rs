@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod sheets;
+pub mod submissions;
 pub mod words;
 
 use std::io::Write as _;

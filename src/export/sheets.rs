@@ -101,7 +101,7 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
 
         let mut header = vec!["编号".to_string(), "到达时间".to_string()];
         header.extend(fields.iter().map(|f| words::field(f)));
-        header.extend(["结论", "问题", "提示", "附件", "发件人", "主题", "回执"].map(String::from));
+        header.extend(["结论", "问题", "提示", "附件", "发件人", "主题", "回执", "报送编号"].map(String::from));
         let mut out = Vec::with_capacity(rows.len());
         for (m, v) in rows.iter().zip(&verdicts) {
             let mut row = vec![t(m.id.to_string()), t(when(m.id))];
@@ -114,14 +114,22 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
                 });
                 row.push(t(value.unwrap_or_default()));
             }
+            // The submission's current parts (from any of its mails), else the mail's own.
             let attachments = v
                 .as_ref()
-                .map(|v| {
-                    v.attachments
+                .map(|v| match &v.submission {
+                    Some(s) => s
+                        .parts
+                        .iter()
+                        .map(|p| format!("{}（{}，#{}）", p.filename, words::role(p.role), p.message))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    None => v
+                        .attachments
                         .iter()
                         .map(|a| format!("{}（{}）", a.filename, words::role(a.role)))
                         .collect::<Vec<_>>()
-                        .join("\n")
+                        .join("\n"),
                 })
                 .unwrap_or_default();
             row.extend([
@@ -132,14 +140,18 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
                 opt(m.sender.as_deref()),
                 t(m.subject.clone()),
                 t(words::reply_state(m.reply_state.as_deref())),
+                t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
             ]);
             out.push(row);
         }
         sheets.push(Sheet { name: kind.name.clone(), header, rows: out });
     }
 
+    sheets.push(super::submissions::submissions_sheet(conn, rules)?);
     sheets.push(experts_sheet(conn)?);
     sheets.push(roster_sheet(&current, rules));
+    sheets.push(super::submissions::contacts_sheet(conn)?);
+    sheets.push(super::submissions::listed_sheet(conn)?);
     sheets.push(all_mail_sheet(&all, &when, rules));
     Ok(sheets)
 }
@@ -199,7 +211,7 @@ struct SchoolTally {
 /// Status: `未报送` nothing at all; `已报送` at least the experts asked for (3 for 双高/双优
 /// schools, else 1), a lead-institution application from 双高 schools, the pilot summary, and
 /// nothing waiting for a correction; `部分` anything in between.
-pub fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
+fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
     let mut tally: BTreeMap<&str, SchoolTally> = BTreeMap::new();
     for m in current {
         let (Some(school), Some(kind)) = (m.school.as_deref(), m.kind.as_deref()) else { continue };
@@ -256,10 +268,23 @@ pub fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
 
 /// Every stored message, with what became of it.
 fn all_mail_sheet(all: &[MessageRow], when: &dyn Fn(i64) -> String, rules: &Rules) -> Sheet {
-    let header =
-        ["编号", "到达时间", "发件人", "主题", "结论", "类别", "学校", "专家/专业大类", "问题", "提示", "回执", "状态"]
-            .map(String::from)
-            .to_vec();
+    let header = [
+        "编号",
+        "到达时间",
+        "发件人",
+        "主题",
+        "结论",
+        "类别",
+        "学校",
+        "专家/专业大类",
+        "问题",
+        "提示",
+        "回执",
+        "状态",
+        "报送编号",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = all
         .iter()
         .map(|m| {
@@ -283,6 +308,7 @@ fn all_mail_sheet(all: &[MessageRow], when: &dyn Fn(i64) -> String, rules: &Rule
                 t(words::warnings(&m.warnings, rules)),
                 t(words::reply_state(m.reply_state.as_deref())),
                 t(status),
+                t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
             ]
         })
         .collect();

@@ -49,6 +49,9 @@ pub fn warning(code: &str, rules: &Rules) -> String {
         WarningCode::ExpertTitleBelowSenior => "职称低于副高级".to_string(),
         WarningCode::DuplicateSubmission => "重复报送（以最新为准）".to_string(),
         WarningCode::FormIncomplete => "表格有必填项未填".to_string(),
+        WarningCode::ExpertRecommendedByOtherSchool => "同一专家也由其他学校推荐".to_string(),
+        WarningCode::SchoolNotOnRoster => "学校不在名单中（请核实后加入名单）".to_string(),
+        WarningCode::ThreadFromStranger => "回复本处邮件的发件人此前未为该报送发过邮件，已按主题归档".to_string(),
     }
 }
 

@@ -52,6 +52,32 @@ struct AttachmentLine {
     role: &'static str,
 }
 
+/// One part on file, as a receipt states it: evidence of exactly what was received.
+#[derive(Serialize)]
+struct PartLine {
+    filename: String,
+    role: &'static str,
+    /// The arrival of the mail it came from, to the second, with its zone.
+    arrived: String,
+    size: u64,
+    /// The first 16 hex digits of its SHA-256.
+    sha256: String,
+}
+
+/// `2023-03-15T10:21:07+08:00` → `2023-03-15 10:21:07 +08:00`.
+fn receipt_time(rfc3339: &str) -> String {
+    match DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// Warnings that concern other submissions or the office only: never told to the school.
+fn office_only(w: crate::verdict::WarningCode) -> bool {
+    use crate::verdict::WarningCode as W;
+    matches!(w, W::ExpertRecommendedByOtherSchool | W::SchoolNotOnRoster | W::ThreadFromStranger)
+}
+
 /// The address the reply goes to: `Reply-To` when it is in the sender's domain (a school's
 /// mail system may route replies to a colleague's box), else the envelope sender
 /// (`Return-Path`), else `From`. Never an address from the body or the attachments.
@@ -207,7 +233,10 @@ fn partial(v: &Verdict) -> Option<String> {
                 | ErrorCode::UnreadableAttachment
         )
     });
-    let received_something = v.attachments.iter().any(|a| a.role != Role::Other && a.problem.is_none());
+    let received_something = match &v.submission {
+        Some(s) => !s.parts.is_empty(),
+        None => v.attachments.iter().any(|a| a.role != Role::Other && a.problem.is_none()),
+    };
     if !only_attachments || !received_something {
         return None;
     }
@@ -239,6 +268,38 @@ pub fn render(v: &Verdict, rules: &Rules) -> Result<String, ReplyError> {
         .map(|a| AttachmentLine { filename: a.filename.clone(), role: crate::export::words::role(a.role) })
         .collect();
     let error_count = v.errors.len();
+    let parts: Vec<PartLine> = match &v.submission {
+        Some(s) => s
+            .parts
+            .iter()
+            .map(|p| PartLine {
+                filename: p.filename.clone(),
+                role: crate::export::words::role(p.role),
+                arrived: p.arrived.as_deref().map(receipt_time).unwrap_or_default(),
+                size: p.size,
+                sha256: p.sha256.chars().take(16).collect(),
+            })
+            .collect(),
+        None => v
+            .attachments
+            .iter()
+            .filter(|a| a.role != Role::Other && a.problem.is_none())
+            .map(|a| PartLine {
+                filename: a.filename.clone(),
+                role: crate::export::words::role(a.role),
+                arrived: v.arrived.as_deref().map(receipt_time).unwrap_or_default(),
+                size: a.size,
+                sha256: a.sha256.chars().take(16).collect(),
+            })
+            .collect(),
+    };
+    let warnings: Vec<String> = v
+        .warnings
+        .iter()
+        .zip(v.reasons.iter().skip(error_count))
+        .filter(|(w, _)| !office_only(**w))
+        .map(|(_, r)| r.clone())
+        .collect();
     let ctx = minijinja::context! {
         office => rules.office.clone(),
         campaign => rules.campaign_name.clone(),
@@ -246,12 +307,14 @@ pub fn render(v: &Verdict, rules: &Rules) -> Result<String, ReplyError> {
         expert_name => v.fields.get("expert_name").cloned(),
         category => v.fields.get("category").cloned(),
         subject => v.subject.clone(),
-        arrived => v.arrived.as_deref().map(|a| a.replace('T', " ").chars().take(16).collect::<String>()).unwrap_or_default(),
+        arrived => v.arrived.as_deref().map(receipt_time).unwrap_or_default(),
+        parts => minijinja::Value::from(minijinja::value::Serde(&parts)),
+        submission => v.submission.as_ref().map(|s| s.id),
         kind_name => kind.map(|k| k.name.clone()).unwrap_or_else(|| "报送".into()),
         convention => kind.map(|k| k.convention.clone()).unwrap_or_default(),
         attachments => minijinja::Value::from(minijinja::value::Serde(&attachments)),
         errors => v.reasons.iter().take(error_count).cloned().collect::<Vec<_>>(),
-        warnings => v.reasons.iter().skip(error_count).cloned().collect::<Vec<_>>(),
+        warnings => warnings,
         partial => partial(v),
     };
     env.get_template(name)

@@ -131,6 +131,60 @@ CREATE TABLE raw_messages (
 INSERT INTO raw_messages (message, raw) SELECT id, raw FROM messages;
 ALTER TABLE messages DROP COLUMN raw;
 "#,
+    // 6: submissions (spec §8). A school's material is assembled across its mails: every
+    // judged submission mail belongs to one dossier (`verdicts.dossier`). 附件3 rows and 附件1
+    // contacts get tables of their own. Mail-level supersession (migration 3) gives way to
+    // the dossier's; a store made before this is re-bound in arrival order on its next open
+    // by the register (`state.dossiers_rebuild`).
+    r#"
+CREATE TABLE dossiers (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    school        TEXT,
+    detail        TEXT NOT NULL DEFAULT '',  -- expert name | category | '' (summary, or key incomplete)
+    keyed         INTEGER NOT NULL,          -- 1: the key is whole; other mails bind to it by subject
+    state         TEXT NOT NULL,             -- complete | incomplete | superseded
+    superseded_by INTEGER,
+    errors        TEXT NOT NULL DEFAULT '[]',
+    warnings      TEXT NOT NULL DEFAULT '[]',
+    parts         TEXT NOT NULL DEFAULT '[]',
+    form_name     TEXT,                      -- the name (category) its current form gives
+    birth         TEXT,
+    phone         TEXT,
+    updated       TEXT
+);
+CREATE INDEX dossiers_key ON dossiers(kind, school, detail);
+CREATE INDEX dossiers_detail ON dossiers(detail);
+ALTER TABLE verdicts ADD COLUMN dossier INTEGER;
+CREATE INDEX verdicts_dossier ON verdicts(dossier);
+CREATE INDEX replies_message_id ON replies(reply_message_id);
+CREATE TABLE summary_rows (
+    id          INTEGER PRIMARY KEY,
+    message     INTEGER NOT NULL REFERENCES messages(id),
+    school      TEXT,
+    name        TEXT NOT NULL,
+    gender      TEXT,
+    birth       TEXT,
+    title       TEXT,
+    title_level TEXT,
+    phone       TEXT,
+    email       TEXT,
+    employer    TEXT,
+    category    TEXT
+);
+CREATE INDEX summary_rows_message ON summary_rows(message);
+CREATE INDEX summary_rows_school ON summary_rows(school);
+CREATE TABLE contacts (
+    message  INTEGER PRIMARY KEY REFERENCES messages(id),
+    school   TEXT,
+    category TEXT,
+    contact  TEXT,
+    phone    TEXT,
+    email    TEXT
+);
+UPDATE verdicts SET submission_key = NULL, superseded_by = NULL;
+INSERT INTO state (key, value) SELECT 'dossiers_rebuild', '1' WHERE EXISTS (SELECT 1 FROM verdicts);
+"#,
 ];
 
 /// Brings the schema up to date.

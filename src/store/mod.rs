@@ -5,6 +5,7 @@
 //! belongs together is one transaction: a raw message with its location; a verdict with its
 //! experts and the reply it deserves.
 
+pub mod dossiers;
 mod migrations;
 pub mod query;
 pub mod web;
@@ -658,18 +659,14 @@ fn read_raw(conn: &Connection, id: i64) -> Result<Vec<u8>> {
 
 fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Result<()> {
     let json = serde_json::to_string(v)?;
-    let key = query::submission_key(v);
-    let old_key: Option<String> = tx
-        .query_row("SELECT submission_key FROM verdicts WHERE message = ?1", [message], |r| r.get(0))
-        .optional()?
-        .flatten();
+    let dossier = v.submission.as_ref().map(|s| s.id);
     tx.execute(
-        "INSERT INTO verdicts (message, judged_at, decision, kind, school, expert_name, category, sender, subject, arrived, errors, warnings, json, submission_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+        "INSERT INTO verdicts (message, judged_at, decision, kind, school, expert_name, category, sender, subject, arrived, errors, warnings, json, submission_key, dossier)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, ?14)
          ON CONFLICT(message) DO UPDATE SET judged_at = excluded.judged_at, decision = excluded.decision, kind = excluded.kind,
            school = excluded.school, expert_name = excluded.expert_name, category = excluded.category, sender = excluded.sender,
            subject = excluded.subject, arrived = excluded.arrived, errors = excluded.errors, warnings = excluded.warnings,
-           json = excluded.json, submission_key = excluded.submission_key, superseded_by = NULL",
+           json = excluded.json, submission_key = NULL, superseded_by = NULL, dossier = excluded.dossier",
         params![
             message,
             now(),
@@ -684,13 +681,26 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
             serde_json::to_string(&v.errors)?,
             serde_json::to_string(&v.warnings)?,
             json,
-            key
+            dossier
         ],
     )?;
-    for k in [key, old_key].into_iter().flatten() {
-        query::resolve_key(tx, &k)?;
+    if let Some(d) = dossier
+        && matches!(v.decision, crate::Decision::Acknowledge | crate::Decision::RequestCorrection)
+    {
+        // A submission is represented by its latest mail (whose verdict is the submission's
+        // as of that mail): the earlier ones, and those of submissions closed in favour of it,
+        // point at it. Held mail in its thread stays in the hold queue.
+        tx.prepare_cached(
+            "UPDATE verdicts SET superseded_by = ?1 WHERE message != ?1
+               AND decision IN ('acknowledge', 'request_correction')
+               AND (dossier = ?2 OR dossier IN (SELECT id FROM dossiers WHERE superseded_by = ?2))",
+        )?
+        .execute(params![message, d])?;
     }
     tx.execute("DELETE FROM experts WHERE message = ?1", [message])?;
+    tx.execute("DELETE FROM summary_rows WHERE message = ?1", [message])?;
+    tx.execute("DELETE FROM contacts WHERE message = ?1", [message])?;
+    let school = v.fields.get("school");
     let mut st = tx.prepare_cached(
         "INSERT INTO experts (message, name, gender, birth, title, title_level, phone, email, employer, category)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -709,8 +719,38 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
             e.category
         ])?;
     }
+    let mut st = tx.prepare_cached(
+        "INSERT INTO summary_rows (message, school, name, gender, birth, title, title_level, phone, email, employer, category)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    // A 汇总表 of 500 names is stored whole; one of more is cut (a bounded cost per mail).
+    for e in v.summary_rows.iter().filter(|e| !e.name.is_empty()).take(MAX_SUMMARY_ROWS) {
+        st.execute(params![
+            message,
+            school,
+            e.name,
+            e.gender,
+            e.birth,
+            e.title,
+            e.title_level,
+            e.phone,
+            e.email,
+            e.employer,
+            e.category
+        ])?;
+    }
+    if !v.form_fields.is_empty() {
+        let f = |k: &str| v.form_fields.get(k);
+        tx.execute(
+            "INSERT INTO contacts (message, school, category, contact, phone, email) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![message, f("school").or(school), f("category"), f("contact"), f("phone"), f("email")],
+        )?;
+    }
     Ok(())
 }
+
+/// At most this many 附件3 rows are stored per mail.
+pub const MAX_SUMMARY_ROWS: usize = 1000;
 
 /// SHA-256 of bytes as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -758,31 +798,6 @@ mod tests {
             flags: vec![],
             raw: raw.to_vec(),
         }
-    }
-
-    #[test]
-    fn a_later_submission_supersedes_the_earlier_one() {
-        use crate::verdict::Decision;
-        let s = Store::memory().unwrap();
-        let mut v = Verdict::unreadable("x", "");
-        v.decision = Decision::Acknowledge;
-        v.kind = Some("expert_recommendation".into());
-        v.fields.insert("school".into(), "昆明学院".into());
-        v.fields.insert("expert_name".into(), "张三".into());
-        s.with(|c| {
-            let (a, _) = Store::store_fetched(c, &fetched(1, b"Subject: a\r\n\r\n1"))?;
-            let (b, _) = Store::store_fetched(c, &fetched(2, b"Subject: a\r\n\r\n2"))?;
-            v.arrived = Some("2023-03-10T10:00:00+08:00".into());
-            Store::save_verdict(c, a, &v, None)?;
-            v.arrived = Some("2023-03-11T10:00:00+08:00".into());
-            Store::save_verdict(c, b, &v, None)?;
-            let rows = query::list(c, &query::Filter::default())?;
-            assert_eq!(rows[0].superseded_by, Some(b));
-            assert_eq!(rows[1].superseded_by, None);
-            assert_eq!(query::list(c, &query::Filter { current_only: true, ..Default::default() })?.len(), 1);
-            Ok(())
-        })
-        .unwrap();
     }
 
     #[test]

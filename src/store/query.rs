@@ -33,6 +33,8 @@ pub struct MessageRow {
     pub superseded_by: Option<i64>,
     /// State of the latest reply, if any.
     pub reply_state: Option<String>,
+    /// The submission (spec §8) the mail belongs to.
+    pub dossier: Option<i64>,
 }
 
 /// Filters for [`list`]; every field narrows, `None` means "any".
@@ -57,7 +59,7 @@ pub struct Filter {
 pub(crate) const SELECT: &str =
     "SELECT m.id, v.arrived, m.stored_at, v.sender, v.subject, m.state, m.error, v.decision, v.kind,
         v.school, v.expert_name, v.category, v.errors, v.warnings, v.superseded_by,
-        (SELECT state FROM replies r WHERE r.message = m.id ORDER BY r.id DESC LIMIT 1)
+        (SELECT state FROM replies r WHERE r.message = m.id ORDER BY r.id DESC LIMIT 1), v.dossier
  FROM messages m LEFT JOIN verdicts v ON v.message = m.id";
 
 pub(crate) fn row(r: &rusqlite::Row) -> rusqlite::Result<MessageRow> {
@@ -80,6 +82,7 @@ pub(crate) fn row(r: &rusqlite::Row) -> rusqlite::Result<MessageRow> {
         warnings: warnings.and_then(|e| serde_json::from_str(&e).ok()).unwrap_or_default(),
         superseded_by: r.get(14)?,
         reply_state: r.get(15)?,
+        dossier: r.get(16)?,
     })
 }
 

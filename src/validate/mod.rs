@@ -4,7 +4,7 @@
 //! function: bytes in, [`Verdict`] out, no IO, no panics. `check` and the daemon both call it,
 //! so they can never disagree.
 
-mod reasons;
+pub mod reasons;
 
 use std::time::Instant;
 
@@ -24,6 +24,9 @@ pub struct JudgeOptions {
     /// Arrival time from the mailbox (IMAP INTERNALDATE); files use their headers.
     pub arrived: Option<DateTime<FixedOffset>>,
     pub limits: Limits,
+    /// The kind of the submission this mail answers (by thread, spec §8 rule 1), used when
+    /// the subject names none (`Re: 盖章扫描件`, an empty subject).
+    pub kind_hint: Option<String>,
 }
 
 /// Judges one raw message.
@@ -98,7 +101,13 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
 
     let kind = match reading.kind.as_deref().and_then(|k| rules.kind(k)) {
         Some(k) => Some((k, true)),
-        None => kind_from_attachments(&real, rules).map(|k| (k, false)),
+        None => opts
+            .kind_hint
+            .as_deref()
+            .and_then(|k| rules.kind(k))
+            .filter(|_| !real.is_empty() || link)
+            .or_else(|| kind_from_attachments(&real, rules))
+            .map(|k| (k, false)),
     };
     let Some((kind, by_subject)) = kind else {
         v.decision = Decision::Hold;
@@ -121,12 +130,16 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     let mut incomplete = !by_subject;
     for part in &kind.subject_parts {
         match part {
-            Part::School => match (&reading.school, &reading.unknown_school) {
-                (Some(s), _) => {
+            Part::School => match (&reading.school, &reading.unknown_school, &reading.off_roster_school) {
+                (Some(s), _, _) => {
                     v.fields.insert("school".into(), s.clone());
                 }
-                (None, Some(_)) => errors.push(ErrorCode::UnknownSchool),
-                (None, None) => incomplete = true,
+                (None, _, Some(s)) => {
+                    v.fields.insert("school".into(), s.clone());
+                    warnings.push(WarningCode::SchoolNotOnRoster);
+                }
+                (None, Some(_), None) => errors.push(ErrorCode::UnknownSchool),
+                (None, None, None) => incomplete = true,
             },
             Part::Category => match (&reading.category, &reading.unknown_category) {
                 (Some(c), _) => {
@@ -204,6 +217,9 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
         {
             v.experts = v.summary_rows.iter().filter(|e| e.name == *name).cloned().collect();
         }
+    }
+    if !is_expert_form && let Some(first) = forms.first() {
+        v.form_fields = form_fields(first, rules);
     }
     let mut mismatch = Vec::new();
     if let Some(name) = v.fields.get("expert_name")
@@ -460,6 +476,20 @@ fn infos(extracted: &[Extracted], roles: Option<&[Role]>) -> Vec<AttachmentInfo>
                 archive: e.archive.clone(),
                 problem,
             }
+        })
+        .collect()
+}
+
+/// The fields of a non-expert form (附件1: school, category, contact, phone, email),
+/// trimmed, the category made canonical.
+fn form_fields(f: &FormValues, rules: &Rules) -> std::collections::BTreeMap<String, String> {
+    f.values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            let v = if k == "category" { rules.category(&v).map(|c| c.name.clone()).unwrap_or(v) } else { v };
+            (k, v)
         })
         .collect()
 }

@@ -76,5 +76,12 @@ pub fn warning_text(w: WarningCode, rules: &Rules) -> String {
             "提示：此前已收到同一学校同一专家（专业大类）的材料，以本次为准。".to_string()
         }
         WarningCode::FormIncomplete => "提示：表格中有必填项未填写。".to_string(),
+        WarningCode::ExpertRecommendedByOtherSchool => "提示：同一专家也出现在其他学校的推荐中。".to_string(),
+        WarningCode::SchoolNotOnRoster => {
+            "提示：学校名称不在本次通知的学校名单中，已受理，由工作人员核实。".to_string()
+        }
+        WarningCode::ThreadFromStranger => {
+            "提示：本邮件回复的是本处发给其他发件人的邮件，已按邮件主题归档。".to_string()
+        }
     }
 }

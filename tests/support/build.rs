@@ -132,6 +132,12 @@ impl Mail {
         }
     }
 
+    /// The `Date:` header (RFC 2822).
+    pub fn date(mut self, date: &str) -> Mail {
+        self.date = date.into();
+        self
+    }
+
     pub fn subject_as(mut self, how: HeaderText) -> Mail {
         self.subject_text = how;
         self
@@ -1005,7 +1011,12 @@ fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 
 /// A stamped scan as a scanner app writes it: one A4 page holding one image, no text.
 pub fn scan_pdf() -> Vec<u8> {
-    let pixels: Vec<u8> = (0..64u32).map(|i| (200 + i % 50) as u8).collect();
+    scan_pdf_shaded(200)
+}
+
+/// [`scan_pdf`] with another image (`shade` ≤ 205), so two scans differ in content.
+pub fn scan_pdf_shaded(shade: u8) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..64u32).map(|i| (shade as u32 + i % 50) as u8).collect();
     pdf(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),

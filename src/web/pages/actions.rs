@@ -3,7 +3,7 @@
 //! CSRF token) runs it through [`crate::actions`] — the command line's code path — logs who
 //! did it, and shows the outcome on the mail's page.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::Extension;
@@ -17,7 +17,7 @@ use super::super::render::PageError;
 use super::super::rows::printable;
 use super::login::check_csrf;
 use crate::actions::{self, ActionError, ReplyAction};
-use crate::store::query;
+use crate::store::{Store, query};
 
 /// (label, what it does) for an action name; `None`: no such action.
 fn describe(action: &str) -> Option<(&'static str, &'static str)> {
@@ -68,7 +68,7 @@ pub async fn run(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     if let Err(r) = check_csrf(&s, &form) {
-        return Ok(r);
+        return Ok(*r);
     }
     let id = super::parse_id(&id)?;
     let Some((label, _)) = describe(&action) else {
@@ -80,27 +80,29 @@ pub async fn run(
     let a = app.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let app = &a;
+        // Its own connection: re-judging rebuilds the register in one transaction, and the
+        // pages keep reading meanwhile (WAL).
+        let store = Store::open(&app.cfg.store_path)?;
         match name.as_str() {
-            "rejudge" => actions::rejudge(&app.cfg, &app.rules, &app.store, id, true, Some(&who)).map(|c| {
+            "rejudge" => {
+                let selected = BTreeSet::from([id]);
+                let (changes, total) =
+                    actions::rejudge(&app.cfg, &app.rules, &store, Some(&selected), true, Some(&who))?;
+                let Some(c) = changes.into_iter().next() else {
+                    return Err(ActionError::Refused(format!("there is no message #{id} to judge again")));
+                };
                 let mut lines = vec![format!("{} → {}", c.decision_before.as_deref().unwrap_or("-"), c.decision_after)];
                 lines.extend(c.changed);
                 if c.reply_queued {
                     lines.push("已生成新的回执，等待发送".into());
                 }
-                lines
-            }),
-            "suppress" => actions::reply(
-                &app.cfg,
-                &app.rules,
-                &app.store,
-                id,
-                ReplyAction::Suppress,
-                Some(&who),
-                &app.config_hint,
-            ),
-            _ => {
-                actions::reply(&app.cfg, &app.rules, &app.store, id, ReplyAction::Resend, Some(&who), &app.config_hint)
+                lines.push(format!("（共重新归并 {total} 封邮件）"));
+                Ok(lines)
             }
+            "suppress" => {
+                actions::reply(&app.cfg, &app.rules, &store, id, ReplyAction::Suppress, Some(&who), &app.config_hint)
+            }
+            _ => actions::reply(&app.cfg, &app.rules, &store, id, ReplyAction::Resend, Some(&who), &app.config_hint),
         }
     })
     .await

@@ -137,13 +137,17 @@ pub async fn submit(
 }
 
 /// Checks the CSRF token of a POST from a session.
-pub fn check_csrf(s: &Session, form: &HashMap<String, String>) -> Result<(), Response> {
+pub fn check_csrf(s: &Session, form: &HashMap<String, String>) -> Result<(), Box<Response>> {
     let sent = form.get("csrf").map(String::as_str).unwrap_or_default();
     if auth::same_token(&s.csrf, sent) {
         Ok(())
     } else {
         tracing::warn!(stage = "web", user = %s.user, "a POST without the session's CSRF token was refused");
-        Err(error_page(StatusCode::FORBIDDEN, "请求被拒绝", "表单校验码不符（页面可能已过期）；请回到页面重新操作。"))
+        Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            "请求被拒绝",
+            "表单校验码不符（页面可能已过期）；请回到页面重新操作。",
+        )))
     }
 }
 
@@ -154,7 +158,7 @@ pub async fn logout(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = check_csrf(&s, &form) {
-        return r;
+        return *r;
     }
     app.sessions.remove(&s.token);
     tracing::info!(stage = "web", user = %s.user, "web logout");

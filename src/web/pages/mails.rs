@@ -17,7 +17,7 @@ use super::super::download;
 use super::super::render::PageError;
 use super::super::rows::{self, PAGE, Pager, printable, query_base};
 use super::v;
-use crate::export::{sheets, words};
+use crate::export::words;
 use crate::parse::{self, Attachment, Mail};
 use crate::store::query::{self, MessageRow};
 use crate::store::web::{self as db, MailView};
@@ -67,7 +67,9 @@ pub async fn list(
 /// An attachment as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileRow {
+    /// Its number in the mail (from 1); 0: not found in the mail any more.
     pub n: usize,
+    pub message: i64,
     pub filename: String,
     pub kind: String,
     pub role: String,
@@ -91,6 +93,7 @@ pub struct VerdictView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplyView {
     id: i64,
+    message: i64,
     kind_text: String,
     recipient: String,
     subject: String,
@@ -171,7 +174,7 @@ pub fn size_text(n: u64) -> String {
     }
 }
 
-fn file_rows(mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow> {
+fn file_rows(message: i64, mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow> {
     let mut used = vec![false; infos.len()];
     flat(mail)
         .into_iter()
@@ -203,6 +206,7 @@ fn file_rows(mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow> {
             }
             FileRow {
                 n: i + 1,
+                message,
                 filename: printable(&a.filename),
                 kind: info.map(|x| x.kind.clone()).unwrap_or_else(|| a.declared_type.clone()),
                 role: info.map(|x| words::role(x.role).to_string()).unwrap_or_default(),
@@ -213,6 +217,45 @@ fn file_rows(mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow> {
             }
         })
         .collect()
+}
+
+/// A verdict in the office's words.
+pub fn verdict_view(v: &crate::verdict::Verdict, rules: &crate::rules::Rules) -> VerdictView {
+    VerdictView {
+        decision_text: words::decision(v.decision.as_str()),
+        kind_name: rows::kind_name(v.kind.as_deref(), rules),
+        fields: v.fields.iter().map(|(k, x)| (words::field(k), printable(x))).collect(),
+        errors: v.errors.iter().map(|e| words::error(e.as_str())).collect(),
+        warnings: v.warnings.iter().map(|w| words::warning(w.as_str(), rules)).collect(),
+        reasons: v.reasons.iter().map(|r| printable(r)).collect(),
+        experts: v.experts.clone(),
+    }
+}
+
+/// The replies to a message, with their text.
+pub fn replies_of(c: &Connection, app: &App, id: i64) -> Result<Vec<ReplyView>, PageError> {
+    let mut replies = Vec::new();
+    for r in query::reply_details(c, id)? {
+        let text = db::reply_raw(c, r.id)?
+            .and_then(|raw| {
+                mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(|t| t.to_string()))
+            })
+            .unwrap_or_default();
+        replies.push(ReplyView {
+            id: r.id,
+            message: id,
+            kind_text: words::decision(&r.kind),
+            recipient: printable(&r.recipient),
+            subject: printable(&r.subject),
+            state_text: words::reply_state(Some(&r.state)),
+            state: r.state,
+            reason: r.reason.map(|x| printable(&x)),
+            sent_at: r.sent_at.map(|t| rows::office_time(Some(&t), &app.rules)),
+            last_error: r.last_error.map(|x| printable(&x)),
+            text: printable(&text),
+        });
+    }
+    Ok(replies)
 }
 
 /// Gathers one message's page (404 when there is none).
@@ -232,54 +275,23 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
     }
     let hops = mail.headers.iter().filter(|(n, _)| n == "received").count();
     let stored = query::verdict(c, id)?;
-    let files = file_rows(&mail, stored.as_ref().map(|v| v.attachments.as_slice()).unwrap_or_default());
-    let verdict = stored.map(|v| VerdictView {
-        decision_text: words::decision(v.decision.as_str()),
-        kind_name: rows::kind_name(v.kind.as_deref(), rules),
-        fields: v.fields.iter().map(|(k, x)| (words::field(k), printable(x))).collect(),
-        errors: v.errors.iter().map(|e| words::error(e.as_str())).collect(),
-        warnings: v.warnings.iter().map(|w| words::warning(w.as_str(), rules)).collect(),
-        reasons: v.reasons.iter().map(|r| printable(r)).collect(),
-        experts: v.experts.clone(),
-    });
-    let mut replies = Vec::new();
-    for r in query::reply_details(c, id)? {
-        let text = db::reply_raw(c, r.id)?
-            .and_then(|raw| {
-                mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(|t| t.to_string()))
-            })
-            .unwrap_or_default();
-        replies.push(ReplyView {
-            id: r.id,
-            kind_text: words::decision(&r.kind),
-            recipient: printable(&r.recipient),
-            subject: printable(&r.subject),
-            state_text: words::reply_state(Some(&r.state)),
-            state: r.state,
-            reason: r.reason.map(|x| printable(&x)),
-            sent_at: r.sent_at.map(|t| rows::office_time(Some(&t), rules)),
-            last_error: r.last_error.map(|x| printable(&x)),
-            text: printable(&text),
-        });
-    }
+    let files = file_rows(id, &mail, stored.as_ref().map(|v| v.attachments.as_slice()).unwrap_or_default());
+    let verdict = stored.map(|v| verdict_view(&v, rules));
+    let replies = replies_of(c, app, id)?;
     let mut history = Vec::new();
-    if let Some(key) = query::stored_submission_key(c, id)? {
-        let mut ids: Vec<i64> = query::same_key(c, &key, id)?.into_iter().map(|(i, _)| i).collect();
-        ids.push(id);
-        ids.sort_unstable();
-        for other in ids {
-            if let Some(m) = query::message(c, other)? {
-                let r = rows::row(&m, rules);
+    if let Some(dossier) = message.dossier {
+        for m in crate::store::dossiers::members(c, dossier, 1000)? {
+            if let Some(row) = query::message(c, m.message)? {
+                let r = rows::row(&row, rules);
                 history.push(HistoryRow {
-                    id: other,
+                    id: m.message,
                     when: r.when,
                     outcome: r.outcome,
                     notes: r.notes,
-                    superseded_by: m.superseded_by,
+                    superseded_by: row.superseded_by,
                 });
             }
         }
-        history.sort_by(|a, b| (&a.when, a.id).cmp(&(&b.when, b.id)));
     }
     let when = rows::office_time(message.arrived.as_deref().or(Some(message.stored_at.as_str())), rules);
     Ok(Detail {
@@ -342,7 +354,7 @@ pub async fn one(
             stored => rows::office_time(Some(&d.message.stored_at), &app.rules),
             size => size_text(d.raw_size), sha => d.sha, headers => d.headers, hops => d.hops, seen => v(d.seen),
             v => v(d.verdict), files => v(d.files), replies => v(d.replies), history => v(d.history), actions => v(actions),
-            submission => sheets::is_submission(&d.message),
+            dossier => d.message.dossier,
         },
     )
 }

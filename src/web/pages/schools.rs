@@ -1,8 +1,8 @@
-//! `/schools` and `/schools/{name}`: every roster school with its status (已报送 / 部分 /
-//! 未报送, as in the register's 报送情况 sheet), experts confirmed and awaiting correction,
-//! lead categories and summary; schools off the roster that sent something are marked.
+//! `/schools` and `/schools/{name}`: every roster school (then schools off the roster that
+//! sent something), read through `register::view::schools` — the same data as
+//! `mail-intake schools --json`: status (已报送 / 部分 / 未报送), experts complete / incomplete
+//! / listed but not received, lead categories, summary. Filter by level, flag and status.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Extension;
@@ -14,10 +14,11 @@ use serde::Serialize;
 use super::super::App;
 use super::super::auth::Session;
 use super::super::render::PageError;
-use super::super::rows::{self, Pager, query_base};
+use super::super::rows::{self, Pager, printable, query_base};
+use super::submissions::{SubRow, sub_row};
 use super::v;
-use crate::export::sheets::{self, Cell};
-use crate::rules::Part;
+use crate::register::view::{self, SchoolView};
+use crate::store::dossiers::DossierFilter;
 use crate::store::query::{self, Filter, MessageRow};
 
 #[derive(serde::Deserialize)]
@@ -28,93 +29,45 @@ pub struct SchoolQuery {
     page: Option<u64>,
 }
 
+/// A school as a table row.
 #[derive(Debug, Clone, Serialize)]
 struct SchoolRow {
     name: String,
     level: String,
     flags: String,
-    experts_ok: usize,
-    experts_pending: usize,
-    experts_wanted: usize,
-    categories: String,
-    summary: String,
-    status: String,
     off_roster: bool,
+    status: String,
+    experts_complete: String,
+    experts_incomplete: String,
+    experts_not_received: String,
+    experts_wanted: usize,
+    n_complete: usize,
+    categories: String,
+    summary: &'static str,
 }
 
-fn text(c: Option<&Cell>) -> String {
-    c.map(Cell::text).unwrap_or_default()
-}
-
-/// Every school: the roster (in roster order), then schools off the roster.
-fn school_rows(all_current: &[MessageRow], app: &App) -> Vec<SchoolRow> {
-    let rules = &app.rules;
-    let current: Vec<&MessageRow> = all_current.iter().filter(|m| sheets::is_submission(m)).collect();
-    let roster = sheets::roster_sheet(&current, rules);
-    let mut experts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for m in &current {
-        let is_expert =
-            m.kind.as_deref().and_then(|k| rules.kind(k)).is_some_and(|k| k.subject_parts.contains(&Part::ExpertName));
-        if let (true, Some(school)) = (is_expert, m.school.as_deref()) {
-            let e = experts.entry(school).or_default();
-            if m.decision.as_deref() == Some("acknowledge") {
-                e.0 += 1;
-            } else {
-                e.1 += 1;
-            }
-        }
+fn school_row(s: SchoolView) -> SchoolRow {
+    let flagship = s.flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"));
+    SchoolRow {
+        level: s.level.unwrap_or_default(),
+        flags: s.flags.join("、"),
+        off_roster: !s.on_roster,
+        status: s.status.to_string(),
+        n_complete: s.experts_complete.len(),
+        experts_complete: s.experts_complete.join("、"),
+        experts_incomplete: s.experts_incomplete.join("、"),
+        experts_not_received: s.experts_listed_not_received.join("、"),
+        experts_wanted: if !s.on_roster {
+            0
+        } else if flagship {
+            3
+        } else {
+            1
+        },
+        categories: s.lead_categories.join("、"),
+        summary: if s.summary { "是" } else { "否" },
+        name: s.school,
     }
-    let mut out: Vec<SchoolRow> = roster
-        .rows
-        .iter()
-        .zip(&rules.schools)
-        .map(|(r, school)| {
-            let (ok, pending) = experts.get(school.name.as_str()).copied().unwrap_or_default();
-            SchoolRow {
-                name: school.name.clone(),
-                level: school.level.clone(),
-                flags: school.flags.join("、"),
-                experts_ok: ok,
-                experts_pending: pending,
-                experts_wanted: if school.is_flagship() { 3 } else { 1 },
-                categories: text(r.get(4)),
-                summary: text(r.get(5)),
-                status: text(r.get(7)),
-                off_roster: false,
-            }
-        })
-        .collect();
-    let listed: BTreeSet<&str> = rules.schools.iter().map(|s| s.name.as_str()).collect();
-    let mut off: BTreeMap<&str, SchoolRow> = BTreeMap::new();
-    for m in &current {
-        let Some(school) = m.school.as_deref().filter(|s| !listed.contains(s)) else { continue };
-        let (ok, pending) = experts.get(school).copied().unwrap_or_default();
-        let row = off.entry(school).or_insert_with(|| SchoolRow {
-            name: school.to_string(),
-            level: String::new(),
-            flags: String::new(),
-            experts_ok: ok,
-            experts_pending: pending,
-            experts_wanted: 0,
-            categories: String::new(),
-            summary: "否".into(),
-            status: "部分".into(),
-            off_roster: true,
-        });
-        let parts = m.kind.as_deref().and_then(|k| rules.kind(k)).map(|k| k.subject_parts.clone()).unwrap_or_default();
-        if parts.contains(&Part::Category) {
-            if let Some(c) = &m.category {
-                if !row.categories.is_empty() {
-                    row.categories.push('、');
-                }
-                row.categories.push_str(c);
-            }
-        } else if !parts.contains(&Part::ExpertName) {
-            row.summary = "是".into();
-        }
-    }
-    out.extend(off.into_values());
-    out
 }
 
 /// `GET /schools`.
@@ -127,14 +80,12 @@ pub async fn list(
     if let Some(st) = status
         && !["已报送", "部分", "未报送", "has"].contains(&st)
     {
-        return Err(PageError::BadRequest(format!("没有“{}”这种状态", rows::printable(&crate::text::clip(st, 20)))));
+        return Err(PageError::BadRequest(format!("没有“{}”这种状态", printable(&crate::text::clip(st, 20)))));
     }
-    let all = super::read(&app, |c, app| {
-        let current = query::list(c, &Filter { current_only: true, ..Filter::default() })?;
-        Ok(school_rows(&current, app))
-    })
-    .await?;
-    let mut counts: BTreeMap<String, usize> = ["已报送", "部分", "未报送"].iter().map(|s| (s.to_string(), 0)).collect();
+    let all: Vec<SchoolRow> =
+        super::read(&app, |c, app| Ok(view::schools(c, &app.rules)?.into_iter().map(school_row).collect())).await?;
+    let mut counts: std::collections::BTreeMap<String, usize> =
+        ["已报送", "部分", "未报送"].iter().map(|s| (s.to_string(), 0)).collect();
     for r in all.iter().filter(|r| !r.off_roster) {
         *counts.entry(r.status.clone()).or_default() += 1;
     }
@@ -175,17 +126,6 @@ pub async fn list(
     )
 }
 
-#[derive(Serialize)]
-struct ExpertRow {
-    id: i64,
-    name: String,
-    gender: String,
-    birth: String,
-    title: String,
-    category: String,
-    employer: String,
-}
-
 /// `GET /schools/{name}`.
 pub async fn one(
     State(app): State<Arc<App>>,
@@ -196,48 +136,33 @@ pub async fn one(
         return Err(PageError::BadRequest("学校名称有误".into()));
     }
     let wanted = name.clone();
-    let (school, mails, current, experts) = super::read(&app, move |c, app| {
+    let (school, submissions, mails) = super::read(&app, move |c, app| {
         let rules = &app.rules;
         let wanted = rules.school(&wanted).map(|x| x.name.clone()).unwrap_or(wanted);
-        let mails: Vec<MessageRow> = query::list(c, &Filter { school: Some(wanted.clone()), ..Filter::default() })?
-            .into_iter()
-            .filter(|m| m.school.as_deref() == Some(wanted.as_str()))
-            .collect();
-        let on_roster = rules.schools.iter().any(|x| x.name == wanted);
-        if !on_roster && mails.is_empty() {
-            return Err(PageError::NotFound(format!("名册中没有“{}”，也没有它的邮件", rows::printable(&wanted))));
-        }
-        let current_all = query::list(c, &Filter { current_only: true, ..Filter::default() })?;
-        let school = school_rows(&current_all, app).into_iter().find(|r| r.name == wanted);
-        let current: Vec<rows::Row> = current_all
+        let Some(school) = view::schools(c, rules)?.into_iter().find(|s| s.school == wanted) else {
+            return Err(PageError::NotFound(format!("名册中没有“{}”，也没有它的报送", printable(&wanted))));
+        };
+        let mut submissions: Vec<SubRow> =
+            view::dossiers(c, &DossierFilter { school: Some(wanted.clone()), ..DossierFilter::default() }, rules)?
+                .iter()
+                .filter(|d| d.school.as_deref() == Some(wanted.as_str()))
+                .map(|d| sub_row(d, app))
+                .collect();
+        submissions.sort_by_key(|d| (d.state == "superseded", d.kind_name.clone(), d.who.clone()));
+        let mails: Vec<rows::Row> = query::list(c, &Filter { school: Some(wanted.clone()), ..Filter::default() })?
             .iter()
-            .filter(|m| m.school.as_deref() == Some(wanted.as_str()) && sheets::is_submission(m))
+            .rev()
+            .filter(|m: &&MessageRow| m.school.as_deref() == Some(wanted.as_str()))
             .map(|m| rows::row(m, rules))
             .collect();
-        let experts: Vec<ExpertRow> = query::current_experts(c)?
-            .into_iter()
-            .filter(|(_, school, _)| school.as_deref() == Some(wanted.as_str()))
-            .map(|(id, _, e)| ExpertRow {
-                id,
-                name: e.name,
-                gender: e.gender.unwrap_or_default(),
-                birth: e.birth.unwrap_or_default(),
-                title: e.title.unwrap_or_default(),
-                category: e.category.unwrap_or_default(),
-                employer: e.employer.unwrap_or_default(),
-            })
-            .collect();
-        let mails: Vec<rows::Row> = mails.iter().rev().map(|m| rows::row(m, rules)).collect();
-        Ok((school, mails, current, experts))
+        Ok((school_row(school), submissions, mails))
     })
     .await?;
-    let off_roster = school.as_ref().is_none_or(|s| s.off_roster);
-    let display = school.as_ref().map(|s| s.name.clone()).unwrap_or(name);
     super::render(
         &app,
         &s,
         "schools",
         "school.html",
-        context! { title => display.clone(), name => display, school => v(school), off_roster, current => v(current), experts => v(experts), mails => v(mails) },
+        context! { title => school.name.clone(), school => v(&school), submissions => v(submissions), mails => v(mails) },
     )
 }

@@ -1,7 +1,9 @@
-//! `/submissions` and `/submissions/{id}`: the register's submissions (current ones unless
-//! asked), filtered by kind, state, school, arrival date and warning; one submission's page
-//! shows its mails in order, its current parts (scans shown inline), the form fields read,
-//! errors and warnings in plain words and the replies sent with their text.
+//! `/submissions` and `/submissions/{id}`: the register's submissions (spec §8: one per
+//! school + expert, school + 专业大类, or school), read through `register::view` — the same
+//! data as `mail-intake dossiers --json`. Filter by kind, state, school, date of the latest
+//! mail and warning. A submission's page shows its mails in order, its current parts (scans
+//! shown inline, each a download), the form fields read, errors and warnings in plain words,
+//! and the replies sent with their text.
 
 use std::sync::Arc;
 
@@ -9,17 +11,21 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use minijinja::context;
+use rusqlite::Connection;
 use serde::Serialize;
 
 use super::super::App;
 use super::super::auth::Session;
 use super::super::render::PageError;
-use super::super::rows::{self, Pager, query_base};
-use super::mails::{Detail, detail};
+use super::super::rows::{self, Pager, printable, query_base};
+use super::mails::{FileRow, ReplyView, VerdictView, flat, replies_of, size_text, verdict_view, viewable};
 use super::v;
-use crate::export::{sheets, words};
-use crate::store::query::{self, Filter};
-use crate::verdict::WarningCode;
+use crate::export::words;
+use crate::parse;
+use crate::register::view::{self, DossierView};
+use crate::store::dossiers::{self, DossierFilter};
+use crate::store::query;
+use crate::verdict::{DossierState, WarningCode};
 
 #[derive(serde::Deserialize)]
 pub struct SubmissionQuery {
@@ -40,6 +46,58 @@ const WARNINGS: [WarningCode; 5] = [
     WarningCode::DuplicateSubmission,
     WarningCode::FormIncomplete,
 ];
+
+/// A submission state in words.
+pub fn state_text(state: &str) -> &'static str {
+    match state {
+        "complete" => "齐全",
+        "incomplete" => "待补正",
+        "superseded" => "已被替代",
+        _ => "未知",
+    }
+}
+
+/// A submission as a table row.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubRow {
+    pub id: i64,
+    pub kind_name: String,
+    pub school: Option<String>,
+    pub who: String,
+    pub state: String,
+    pub state_text: String,
+    pub notes: String,
+    pub parts: usize,
+    pub mails: usize,
+    pub updated: String,
+    pub superseded_by: Option<i64>,
+}
+
+pub fn sub_row(d: &DossierView, app: &App) -> SubRow {
+    let rules = &app.rules;
+    let mut notes: Vec<String> = Vec::new();
+    let e = words::errors(&d.errors);
+    if !e.is_empty() {
+        notes.push(e);
+    }
+    let w = words::warnings(&d.warnings, rules);
+    if !w.is_empty() {
+        notes.push(w);
+    }
+    SubRow {
+        id: d.id,
+        kind_name: rows::kind_name(Some(&d.kind), rules),
+        school: d.school.clone(),
+        who: d.expert_name.clone().or_else(|| d.category.clone()).unwrap_or_default(),
+        state: d.state.to_string(),
+        state_text: state_text(d.state).to_string(),
+        notes: notes.join("；"),
+        parts: d.parts.len(),
+        mails: d.messages.len(),
+        updated: rows::office_time(d.updated.as_deref(), rules),
+        superseded_by: d.superseded_by,
+    }
+}
 
 #[derive(Serialize)]
 struct Named {
@@ -62,46 +120,46 @@ pub async fn list(
     if let Some(k) = kind
         && rules.kind(k).is_none()
     {
-        return Err(PageError::BadRequest(format!("没有“{}”这类报送", rows::printable(&crate::text::clip(k, 30)))));
+        return Err(PageError::BadRequest(format!("没有“{}”这类报送", printable(&crate::text::clip(k, 30)))));
     }
-    if let Some(st) = state
-        && !["acknowledge", "request_correction"].contains(&st)
-    {
-        return Err(PageError::BadRequest("状态应为 acknowledge 或 request_correction".into()));
-    }
+    let state_filter = match state {
+        None => None,
+        Some(st) => Some(
+            DossierState::parse(st)
+                .ok_or_else(|| PageError::BadRequest("状态应为 complete、incomplete 或 superseded".into()))?,
+        ),
+    };
     if let Some(w) = warning
         && !WARNINGS.iter().any(|x| x.as_str() == w)
     {
-        return Err(PageError::BadRequest(format!("没有“{}”这种提示", rows::printable(&crate::text::clip(w, 30)))));
+        return Err(PageError::BadRequest(format!("没有“{}”这种提示", printable(&crate::text::clip(w, 30)))));
     }
     let since = super::parse_date(super::given(&q.since), "起始日期")?;
     let until = super::parse_date(super::given(&q.until), "截止日期")?;
-    let filter = Filter {
-        decision: state.map(str::to_string),
-        kind: kind.map(str::to_string),
-        school: school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string())),
-        current_only: !all,
-        ..Filter::default()
-    };
+    let school_name = school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string()));
+    let filter = DossierFilter { kind: kind.map(str::to_string), school: None, state: state_filter };
     let w = warning.map(str::to_string);
     let found = super::read(&app, move |c, app| {
         let tz = app.rules.timezone;
-        Ok(query::list(c, &filter)?
+        let mut found: Vec<SubRow> = view::dossiers(c, &filter, &app.rules)?
             .into_iter()
-            .filter(|m| sheets::is_submission(m))
-            .filter(|m| w.as_ref().is_none_or(|w| m.warnings.contains(w)))
-            .filter(|m| {
-                let day = m
-                    .arrived
-                    .as_deref()
-                    .or(Some(m.stored_at.as_str()))
-                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                    .map(|d| d.with_timezone(&tz).date_naive());
-                since.is_none_or(|s| day.is_some_and(|d| d >= s)) && until.is_none_or(|u| day.is_some_and(|d| d <= u))
+            .filter(|d| all || state_filter.is_some() || d.state != "superseded")
+            .filter(|d| {
+                school_name.as_ref().is_none_or(|s| d.school.as_deref().is_some_and(|x| x.contains(s.as_str())))
             })
-            .rev()
-            .map(|m| rows::row(&m, &app.rules))
-            .collect::<Vec<_>>())
+            .filter(|d| w.as_ref().is_none_or(|w| d.warnings.contains(w)))
+            .filter(|d| {
+                let day = d
+                    .updated
+                    .as_deref()
+                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                    .map(|x| x.with_timezone(&tz).date_naive());
+                since.is_none_or(|s| day.is_some_and(|x| x >= s)) && until.is_none_or(|u| day.is_some_and(|x| x <= u))
+            })
+            .map(|d| sub_row(&d, app))
+            .collect();
+        found.reverse();
+        Ok(found)
     })
     .await?;
     let base = query_base(
@@ -118,8 +176,7 @@ pub async fn list(
     );
     let pager = Pager::new(q.page, found.len() as u64, base)?;
     let rows = pager.slice(&found).to_vec();
-    let kinds: Vec<Named> = rules.kinds.iter().map(|k| Named { code: k.id.clone(), text: k.name.clone() }).collect();
-    let kinds: Vec<_> = kinds.iter().map(|k| context! { id => k.code.clone(), name => k.text.clone() }).collect();
+    let kinds: Vec<_> = rules.kinds.iter().map(|k| context! { id => k.id.clone(), name => k.name.clone() }).collect();
     let warnings: Vec<Named> = WARNINGS
         .iter()
         .map(|w| Named { code: w.as_str().to_string(), text: words::warning(w.as_str(), rules) })
@@ -137,29 +194,106 @@ pub async fn list(
     )
 }
 
-/// `GET /submissions/{id}`: the submission whose latest mail (or any of its mails) is `id`.
+/// One mail of a submission.
+#[derive(Debug, Clone, Serialize)]
+struct MemberRow {
+    id: i64,
+    when: String,
+    outcome: String,
+    notes: String,
+    sender: String,
+}
+
+/// A current part, found again in its mail so that it can be downloaded.
+fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) -> Result<Vec<FileRow>, PageError> {
+    let mut out = Vec::new();
+    let mut parsed: Option<(i64, parse::Mail)> = None;
+    for p in parts {
+        if parsed.as_ref().is_none_or(|(id, _)| *id != p.message) {
+            let raw = query::raw(c, p.message)?.unwrap_or_default();
+            parsed = Some((p.message, parse::parse(&raw, &app.cfg.limits)));
+        }
+        let Some((_, mail)) = &parsed else { continue };
+        let files = flat(mail);
+        let n = files
+            .iter()
+            .position(|a| a.filename == p.filename && crate::store::sha256_hex(&a.bytes) == p.sha256)
+            .or_else(|| files.iter().position(|a| a.filename == p.filename));
+        let view = n.and_then(|n| viewable(&files[n].bytes));
+        out.push(FileRow {
+            n: n.map(|n| n + 1).unwrap_or(0),
+            message: p.message,
+            filename: printable(&p.filename),
+            kind: String::new(),
+            role: words::role(p.role).to_string(),
+            size: size_text(p.size),
+            note: format!("来自邮件 #{}", p.message),
+            viewable: view.is_some(),
+            image: view.is_some_and(|(_, img)| img),
+        });
+    }
+    Ok(out)
+}
+
+struct SubmissionPage {
+    row: SubRow,
+    members: Vec<MemberRow>,
+    files: Vec<FileRow>,
+    verdict: Option<VerdictView>,
+    replies: Vec<ReplyView>,
+    latest: Option<i64>,
+}
+
+fn gather(c: &mut Connection, app: &App, id: i64) -> Result<SubmissionPage, PageError> {
+    let Some(d) = dossiers::get(c, id)? else {
+        return Err(PageError::NotFound(format!("没有报送 #{id}")));
+    };
+    let members = dossiers::members(c, id, 1000)?;
+    let files = part_files(c, app, &d.parts)?;
+    let dv = view::dossiers(
+        c,
+        &DossierFilter { kind: Some(d.kind.clone()), school: d.school.clone(), state: None },
+        &app.rules,
+    )?
+    .into_iter()
+    .find(|x| x.id == id)
+    .ok_or_else(|| PageError::NotFound(format!("没有报送 #{id}")))?;
+    let row = sub_row(&dv, app);
+    let latest = members.last().map(|m| m.message);
+    let verdict = members.last().map(|m| verdict_view(&m.verdict, &app.rules));
+    let mut replies = Vec::new();
+    let mut rows_out = Vec::new();
+    for m in &members {
+        replies.extend(replies_of(c, app, m.message)?);
+        let message = query::message(c, m.message)?;
+        let r = message.as_ref().map(|x| rows::row(x, &app.rules));
+        rows_out.push(MemberRow {
+            id: m.message,
+            when: rows::office_time(m.arrived.as_deref(), &app.rules),
+            outcome: r.as_ref().map(|r| r.outcome.clone()).unwrap_or_default(),
+            notes: r.map(|r| r.notes).unwrap_or_default(),
+            sender: printable(m.sender.as_deref().unwrap_or_default()),
+        });
+    }
+    Ok(SubmissionPage { row, members: rows_out, files, verdict, replies, latest })
+}
+
+/// `GET /submissions/{id}`.
 pub async fn one(
     State(app): State<Arc<App>>,
     Extension(s): Extension<Session>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = super::parse_id(&id)?;
-    let d: Detail = super::read(&app, move |c, app| detail(c, app, id)).await?;
-    if !sheets::is_submission(&d.message) {
-        return Err(PageError::NotFound(format!("邮件 #{id} 不是一份报送（可在邮件页查看）")));
-    }
-    let m = &d.message;
-    let kind_name = rows::kind_name(m.kind.as_deref(), &app.rules);
-    let who = m.expert_name.clone().or_else(|| m.category.clone());
-    let msg = rows::row(m, &app.rules);
+    let p = super::read(&app, move |c, app| gather(c, app, id)).await?;
     super::render(
         &app,
         &s,
         "submissions",
         "submission.html",
         context! {
-            title => format!("报送 #{id}"), msg => v(msg), kind_name, who, when => d.when.clone(),
-            history => v(&d.history), files => v(&d.files), v => v(&d.verdict), replies => v(&d.replies),
+            title => format!("报送 #{id}"), sub => v(&p.row), members => v(&p.members), files => v(&p.files),
+            v => v(&p.verdict), replies => v(&p.replies), latest => p.latest,
         },
     )
 }

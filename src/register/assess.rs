@@ -1,0 +1,263 @@
+//! What a submission is, from its mails (spec §8, "judged as a whole"): per role the latest
+//! readable part from any of its mails, the errors computed on those parts, the warnings, and
+//! the state. Pure: mails in, [`Assessment`] out.
+
+use crate::classify::SubjectReading;
+use crate::rules::{KindRule, Part, Requirement, Rules};
+use crate::text::squeeze;
+use crate::validate::reasons;
+use crate::verdict::{
+    AttachmentInfo, Decision, DossierPart, DossierState, ErrorCode, Expert, Role, Verdict, WarningCode,
+};
+
+/// What one mail brings to its submission: its own judgement (as `check` gives it).
+#[derive(Debug, Clone)]
+pub struct Contribution<'v> {
+    pub message: i64,
+    pub arrived: Option<String>,
+    pub decision: Decision,
+    pub errors: Vec<ErrorCode>,
+    pub warnings: Vec<WarningCode>,
+    /// The mail's own reasons, aligned with `errors` then `warnings`.
+    pub reasons: &'v [String],
+    pub attachments: &'v [AttachmentInfo],
+    pub experts: &'v [Expert],
+    pub form_fields: &'v std::collections::BTreeMap<String, String>,
+}
+
+impl<'v> Contribution<'v> {
+    /// A mail's contribution from its verdict: a stored verdict carries the mail's own
+    /// judgement in its submission reference; a fresh one is its own judgement.
+    pub fn of(message: i64, v: &'v Verdict) -> Contribution<'v> {
+        let (decision, errors, warnings) = match &v.submission {
+            Some(s) => (s.own_decision, s.own_errors.clone(), s.own_warnings.clone()),
+            None => (v.decision, v.errors.clone(), v.warnings.clone()),
+        };
+        // Stored verdicts' reasons are the submission's; the mail's own are not needed then
+        // (a fresh mail is the only one whose sentences are reused).
+        let reasons: &[String] = if v.submission.is_some() { &[] } else { &v.reasons };
+        Contribution {
+            message,
+            arrived: v.arrived.clone(),
+            decision,
+            errors,
+            warnings,
+            reasons,
+            attachments: &v.attachments,
+            experts: &v.experts,
+            form_fields: &v.form_fields,
+        }
+    }
+
+    /// Whether the mail was judged a submission of its own (not held, not automatic).
+    pub fn contributes(&self) -> bool {
+        matches!(self.decision, Decision::Acknowledge | Decision::RequestCorrection)
+    }
+
+    fn own_reason(&self, e: ErrorCode) -> Option<&String> {
+        self.errors.iter().position(|x| *x == e).and_then(|i| self.reasons.get(i))
+    }
+}
+
+/// The key a submission is filed under: school and expert name / category (or nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub kind: String,
+    pub school: Option<String>,
+    pub detail: String,
+}
+
+/// A submission, judged as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub state: DossierState,
+    pub errors: Vec<ErrorCode>,
+    pub warnings: Vec<WarningCode>,
+    /// One sentence per error, then per warning.
+    pub reasons: Vec<String>,
+    pub parts: Vec<DossierPart>,
+    /// The expert's name (the category) the current form gives, when it differs from the key.
+    pub form_name: Option<String>,
+    /// The current form's expert: (birth, phone), for the same person at another school.
+    pub birth: Option<String>,
+    pub phone: Option<String>,
+    /// The experts of the current form.
+    pub experts: Vec<Expert>,
+    /// Arrival of the latest mail.
+    pub updated: Option<String>,
+}
+
+const SUBJECT_ERRORS: [ErrorCode; 3] =
+    [ErrorCode::SubjectIncomplete, ErrorCode::UnknownSchool, ErrorCode::UnknownCategory];
+const ROLES: [Role; 4] = [Role::Form, Role::Scan, Role::SummaryTable, Role::Report];
+
+fn wanted(req: &Requirement) -> Role {
+    match req {
+        Requirement::Form => Role::Form,
+        Requirement::Scan => Role::Scan,
+        Requirement::Report => Role::Report,
+    }
+}
+
+/// Judges a submission from its mails (in arrival order; mails that do not contribute are
+/// passed over).
+pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules) -> Assessment {
+    let mails: Vec<&Contribution> = mails.iter().filter(|c| c.contributes()).collect();
+    let latest = mails.last();
+
+    // ---- parts: per role, every readable attachment of the latest mail that has one.
+    let mut parts = Vec::new();
+    let mut source_of = std::collections::BTreeMap::new();
+    for role in ROLES {
+        let Some(m) = mails.iter().rev().find(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_none()))
+        else {
+            continue;
+        };
+        source_of.insert(role as u8, *m);
+        for a in m.attachments.iter().filter(|a| a.role == role && a.problem.is_none()) {
+            parts.push(DossierPart {
+                role,
+                message: m.message,
+                filename: a.filename.clone(),
+                size: a.size,
+                sha256: a.sha256.clone(),
+                arrived: m.arrived.clone(),
+            });
+        }
+    }
+
+    // ---- subject: met once any of its mails carried the whole subject.
+    let mut errors: Vec<ErrorCode> = Vec::new();
+    let subject_met = mails.iter().any(|m| !m.errors.iter().any(|e| SUBJECT_ERRORS.contains(e)));
+    if !subject_met && let Some(m) = latest {
+        errors.extend(m.errors.iter().filter(|e| SUBJECT_ERRORS.contains(e)));
+    }
+
+    // ---- required parts.
+    let mut attachment_errors = Vec::new();
+    for req in &kind.requires {
+        let role = wanted(req);
+        if source_of.contains_key(&(role as u8)) {
+            continue;
+        }
+        let unreadable = mails.iter().any(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_some()));
+        attachment_errors.push(match (unreadable, req) {
+            (true, _) => ErrorCode::UnreadableAttachment,
+            (false, Requirement::Form) => ErrorCode::MissingForm,
+            (false, Requirement::Scan) => ErrorCode::MissingScan,
+            (false, Requirement::Report) => ErrorCode::MissingReport,
+        });
+    }
+    attachment_errors.dedup();
+
+    // ---- the current form against the key.
+    let form_mail = source_of.get(&(Role::Form as u8)).copied();
+    let experts: Vec<Expert> = form_mail.map(|m| m.experts.to_vec()).unwrap_or_default();
+    let mut mismatch = Vec::new();
+    let mut form_name = None;
+    let expert_kind = kind.subject_parts.contains(&Part::ExpertName);
+    if expert_kind && !key.detail.is_empty() && !experts.is_empty() {
+        if !experts.iter().any(|e| squeeze(&e.name) == key.detail) {
+            mismatch.push(ErrorCode::NameMismatch);
+            form_name = experts.first().map(|e| squeeze(&e.name)).filter(|n| !n.is_empty());
+        }
+    } else if kind.subject_parts.contains(&Part::Category)
+        && let Some(c) = form_mail.and_then(|m| m.form_fields.get("category"))
+        && let Some(c) = rules.category(c)
+        && c.name != key.detail
+    {
+        form_name = Some(c.name.clone());
+    }
+    if form_mail.is_some_and(|m| m.errors.contains(&ErrorCode::SchoolMismatch)) {
+        mismatch.push(ErrorCode::SchoolMismatch);
+    }
+
+    // Archives and cloud links replace every other error when something is missing (§3).
+    let trouble = !attachment_errors.is_empty();
+    let replaced = [ErrorCode::UnsupportedArchive, ErrorCode::AttachmentLink]
+        .into_iter()
+        .find(|code| trouble && latest.is_some_and(|m| m.errors.contains(code)));
+    match replaced {
+        Some(code) => errors = vec![code],
+        None => {
+            errors.extend(attachment_errors);
+            errors.extend(mismatch);
+        }
+    }
+    errors.dedup();
+
+    // ---- warnings
+    let mut warnings = Vec::new();
+    let part_mails: Vec<i64> = parts.iter().map(|p| p.message).collect();
+    if mails.iter().any(|m| part_mails.contains(&m.message) && m.warnings.contains(&WarningCode::Late)) {
+        warnings.push(WarningCode::Late);
+    }
+    if let Some(m) = form_mail {
+        for w in [WarningCode::ExpertOverAge, WarningCode::ExpertTitleBelowSenior, WarningCode::FormIncomplete] {
+            if m.warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission] {
+        if mails.iter().any(|m| m.warnings.contains(&w)) {
+            warnings.push(w);
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let state = if errors.is_empty() && !mails.is_empty() { DossierState::Complete } else { DossierState::Incomplete };
+    let reasons = explain(kind, key, &errors, &warnings, &mails, &experts, rules);
+    let first = experts.first();
+    Assessment {
+        state,
+        errors,
+        warnings,
+        reasons,
+        parts,
+        form_name,
+        birth: first.and_then(|e| e.birth.clone()),
+        phone: first.and_then(|e| e.phone.clone()),
+        experts,
+        updated: mails.iter().filter_map(|m| m.arrived.clone()).max(),
+    }
+}
+
+/// One sentence per error (the mail's own when a mail said it, else made for the
+/// submission), then one per warning.
+fn explain(
+    kind: &KindRule,
+    key: &Key,
+    errors: &[ErrorCode],
+    warnings: &[WarningCode],
+    mails: &[&Contribution],
+    experts: &[Expert],
+    rules: &Rules,
+) -> Vec<String> {
+    let mut v = Verdict::unreadable("", "");
+    v.reasons.clear();
+    if let Some(s) = &key.school {
+        v.fields.insert("school".into(), s.clone());
+    }
+    if kind.subject_parts.contains(&Part::ExpertName) && !key.detail.is_empty() {
+        v.fields.insert("expert_name".into(), key.detail.clone());
+    }
+    v.experts = experts.to_vec();
+    v.attachments = mails.iter().flat_map(|m| m.attachments.iter().filter(|a| a.problem.is_some()).cloned()).collect();
+    let mut out: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let own = match e {
+                // These depend on the submission, not on one mail.
+                ErrorCode::NameMismatch | ErrorCode::UnreadableAttachment => None,
+                _ => mails.iter().rev().find_map(|m| m.own_reason(*e)).cloned(),
+            };
+            own.unwrap_or_else(|| {
+                reasons::explain(kind, &[*e], &[], &SubjectReading::default(), &v, rules).pop().unwrap_or_default()
+            })
+        })
+        .collect();
+    out.extend(warnings.iter().map(|w| reasons::warning_text(*w, rules)));
+    out
+}

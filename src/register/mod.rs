@@ -1,0 +1,367 @@
+//! The register (spec §8): binds each judged mail to the school's submission, judges the
+//! submission as a whole, and gives the mail the verdict it is answered with.
+//!
+//! The judge ([`crate::validate::judge`]) reads one mail; the register knows the others. For
+//! each mail, in arrival order and inside the writer's transaction:
+//! 1. [`thread_hint`] (before judging): does it answer one of our sent replies, from an address
+//!    (or non-public domain) that already wrote to that submission? Then the submission's kind
+//!    guides the judge when the subject names none.
+//! 2. [`bind`]: thread first, then the subject's key, then the form's name/category for an
+//!    incomplete subject, else a submission of its own.
+//! 3. [`assess::assess`] the submission from all its mails; the mail's verdict becomes the
+//!    submission's (its own judgement is kept in `submission.own_*`); mistaken keys close;
+//!    the same expert at two schools is marked on both.
+//!
+//! [`rebuild`] replays every stored mail this way (after a migration, or `reparse`).
+
+pub mod assess;
+pub mod view;
+
+use mail_parser::MessageParser;
+use rusqlite::Connection;
+
+use crate::rules::{Part, Rules};
+use crate::store::dossiers::{self, DossierRow};
+use crate::store::{Result, Stored};
+use crate::text::squeeze;
+use crate::validate::{JudgeOptions, add_warning, judge};
+use crate::verdict::{BoundBy, Decision, DossierState, ErrorCode, SubmissionRef, Verdict, WarningCode};
+use assess::{Contribution, Key};
+
+/// A submission is re-assessed from at most this many of its latest mails.
+pub const MAX_MEMBERS: usize = 200;
+
+/// What the thread of a mail says, read before judging.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadHint {
+    /// The submission one of our sent replies answered, when the sender may write to it.
+    pub dossier: Option<i64>,
+    /// Its kind (guides the judge when the subject names none).
+    pub kind: Option<String>,
+    /// The mail answers one of our replies but its sender never wrote to that submission.
+    pub stranger: bool,
+}
+
+/// The Message-IDs a mail's `In-Reply-To` and `References` name (with angle brackets),
+/// oldest first, at most 100.
+pub fn thread_ids(raw: &[u8]) -> Vec<String> {
+    let Some(h) = MessageParser::new().parse_headers(raw) else { return Vec::new() };
+    let mut ids: Vec<String> = h
+        .references()
+        .as_text_list()
+        .map(|l| l.iter().map(|r| format!("<{}>", r.trim_matches(['<', '>']))).collect())
+        .unwrap_or_default();
+    if let Some(list) = h.in_reply_to().as_text_list() {
+        for r in list {
+            let id = format!("<{}>", r.trim_matches(['<', '>']));
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let n = ids.len();
+    ids.into_iter().skip(n.saturating_sub(100)).collect()
+}
+
+fn domain(addr: &str) -> &str {
+    addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+}
+
+/// Reads the thread of a raw mail from `sender` against the register (spec §8 rule 1 and
+/// "thread binding is not a back door").
+pub fn thread_hint(conn: &Connection, raw: &[u8], sender: Option<&str>, rules: &Rules) -> Result<ThreadHint> {
+    let ids = thread_ids(raw);
+    if ids.is_empty() {
+        return Ok(ThreadHint::default());
+    }
+    let Some(mut d) = dossiers::answered_by_reply(conn, &ids)? else { return Ok(ThreadHint::default()) };
+    // A mistaken key closed since: the school's mail goes where the submission went.
+    let mut row = dossiers::get(conn, d)?;
+    for _ in 0..16 {
+        match row.as_ref().and_then(|r| r.superseded_by) {
+            Some(next) => {
+                d = next;
+                row = dossiers::get(conn, d)?;
+            }
+            None => break,
+        }
+    }
+    let Some(row) = row else { return Ok(ThreadHint::default()) };
+    let sender = sender.map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
+    let known = dossiers::senders(conn, d)?;
+    let public = rules.subject.public_mail_domains.iter().any(|p| p == domain(&sender));
+    let ok = !sender.is_empty()
+        && known
+            .iter()
+            .any(|k| *k == sender || (!public && !domain(&sender).is_empty() && domain(k) == domain(&sender)));
+    Ok(if ok {
+        ThreadHint { dossier: Some(d), kind: Some(row.kind), stranger: false }
+    } else {
+        ThreadHint { stranger: true, ..ThreadHint::default() }
+    })
+}
+
+/// The key a mail's own verdict files it under, and how (rules 2–4).
+fn key_of(v: &Verdict, rules: &Rules) -> Option<(Key, BoundBy, bool)> {
+    let kind_id = v.kind.clone()?;
+    let kind = rules.kind(&kind_id)?;
+    let school = v.fields.get("school").cloned();
+    let wants_detail = kind.subject_parts.iter().find(|p| matches!(p, Part::ExpertName | Part::Category)).copied();
+    let from_subject = match wants_detail {
+        Some(Part::ExpertName) => v.fields.get("expert_name").map(|n| squeeze(n)),
+        Some(_) => v.fields.get("category").cloned(),
+        None => Some(String::new()),
+    };
+    let from_form = match wants_detail {
+        Some(Part::ExpertName) => v.experts.first().map(|e| squeeze(&e.name)).filter(|n| !n.is_empty()),
+        Some(_) => v.form_fields.get("category").and_then(|c| rules.category(c)).map(|c| c.name.clone()),
+        None => None,
+    };
+    Some(match (&school, from_subject, from_form) {
+        (Some(_), Some(detail), _) => (Key { kind: kind_id, school, detail }, BoundBy::Subject, true),
+        (Some(_), None, Some(detail)) => (Key { kind: kind_id, school, detail }, BoundBy::Form, true),
+        _ => (Key { kind: kind_id, school, detail: String::new() }, BoundBy::Own, false),
+    })
+}
+
+/// Binds a judged mail to its submission, re-assesses that submission, and returns the
+/// verdict the mail is answered with. Held and automatic mail is returned as it is (a held
+/// reply in a known thread is still listed with its submission).
+pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint, rules: &Rules) -> Result<Verdict> {
+    if hint.stranger {
+        add_warning(&mut v, WarningCode::ThreadFromStranger, rules);
+    }
+    let contributes = matches!(v.decision, Decision::Acknowledge | Decision::RequestCorrection);
+    if !contributes {
+        if let Some(d) = hint.dossier
+            && v.decision == Decision::Hold
+            && let Some(row) = dossiers::get(conn, d)?
+        {
+            v.submission = Some(reference(&row, BoundBy::Thread, &v));
+        }
+        return Ok(v);
+    }
+    let (row, bound_by) = match bind(conn, &v, hint, rules)? {
+        Some(x) => x,
+        None => return Ok(v),
+    };
+    let Some(kind) = rules.kind(&row.kind) else { return Ok(v) };
+    let key = Key { kind: row.kind.clone(), school: row.school.clone(), detail: row.detail.clone() };
+
+    // A full resend of a submission that was already complete.
+    if row.state == DossierState::Complete && v.errors.is_empty() && bound_by != BoundBy::Thread {
+        add_warning(&mut v, WarningCode::DuplicateSubmission, rules);
+    }
+    let stored = dossiers::members(conn, row.id, MAX_MEMBERS)?;
+    let mut mails: Vec<Contribution> =
+        stored.iter().filter(|m| m.message != message).map(|m| Contribution::of(m.message, &m.verdict)).collect();
+    mails.push(Contribution::of(message, &v));
+    mails.sort_by(|a, b| {
+        (a.arrived.as_deref().unwrap_or(""), a.message).cmp(&(b.arrived.as_deref().unwrap_or(""), b.message))
+    });
+    let a = assess::assess(kind, &key, &mails, rules);
+    drop(mails);
+
+    let mut row = row;
+    row.state = a.state;
+    row.errors = a.errors.iter().map(|e| e.as_str().to_string()).collect();
+    let cross: Vec<String> = row
+        .warnings
+        .iter()
+        .filter(|w| w.as_str() == WarningCode::ExpertRecommendedByOtherSchool.as_str())
+        .cloned()
+        .collect();
+    row.warnings = a.warnings.iter().map(|w| w.as_str().to_string()).chain(cross).collect();
+    row.parts = a.parts.clone();
+    row.form_name = a.form_name.clone();
+    row.birth = a.birth.clone();
+    row.phone = a.phone.clone();
+    row.updated = a.updated.clone();
+    dossiers::save(conn, &row)?;
+
+    // The mail is answered for its submission; what it said alone is kept.
+    let own_decision = v.decision;
+    let own_errors = std::mem::take(&mut v.errors);
+    let own_warnings = std::mem::take(&mut v.warnings);
+    v.kind = Some(row.kind.clone());
+    v.decision = if a.state == DossierState::Complete { Decision::Acknowledge } else { Decision::RequestCorrection };
+    v.errors = a.errors.clone();
+    v.warnings = a.warnings.clone();
+    if own_warnings.contains(&WarningCode::ThreadFromStranger) {
+        v.warnings.push(WarningCode::ThreadFromStranger);
+    }
+    v.reasons = a.reasons.clone();
+    // The submission's expert is the current form's, whichever mail brought it.
+    if !a.experts.is_empty() {
+        v.experts = a.experts.clone();
+    }
+    if own_warnings.contains(&WarningCode::ThreadFromStranger) {
+        v.reasons.push(crate::validate::reasons::warning_text(WarningCode::ThreadFromStranger, rules));
+    }
+    if row.keyed {
+        set_key_fields(&mut v, &row, kind);
+    }
+    v.submission = Some(SubmissionRef {
+        id: row.id,
+        bound_by,
+        state: a.state,
+        parts: a.parts,
+        own_decision,
+        own_errors,
+        own_warnings,
+    });
+
+    if let Some(school) = &row.school {
+        close_mistaken_keys(conn, &row.kind, school)?;
+    }
+    if kind.subject_parts.contains(&Part::ExpertName) {
+        mark_same_expert_elsewhere(conn, &row)?;
+    }
+    Ok(v)
+}
+
+fn set_key_fields(v: &mut Verdict, row: &DossierRow, kind: &crate::rules::KindRule) {
+    v.fields.clear();
+    if let Some(s) = &row.school {
+        v.fields.insert("school".into(), s.clone());
+    }
+    if kind.subject_parts.contains(&Part::ExpertName) {
+        v.fields.insert("expert_name".into(), row.detail.clone());
+    } else if kind.subject_parts.contains(&Part::Category) {
+        v.fields.insert("category".into(), row.detail.clone());
+    }
+}
+
+fn reference(row: &DossierRow, bound_by: BoundBy, v: &Verdict) -> SubmissionRef {
+    SubmissionRef {
+        id: row.id,
+        bound_by,
+        state: row.state,
+        parts: row.parts.clone(),
+        own_decision: v.decision,
+        own_errors: v.errors.clone(),
+        own_warnings: v.warnings.clone(),
+    }
+}
+
+/// Rules 1–4: the submission a mail belongs to (created when new).
+fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Result<Option<(DossierRow, BoundBy)>> {
+    if let Some(d) = hint.dossier
+        && let Some(row) = dossiers::get(conn, d)?
+    {
+        return Ok(Some((row, BoundBy::Thread)));
+    }
+    let Some((key, bound_by, keyed)) = key_of(v, rules) else { return Ok(None) };
+    let existing = match (&key.school, keyed) {
+        (Some(school), true) => dossiers::find_keyed(conn, &key.kind, school, &key.detail)?,
+        _ => None,
+    };
+    let id = match existing {
+        Some(id) => id,
+        None => dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, keyed)?,
+    };
+    Ok(dossiers::get(conn, id)?.map(|row| (row, bound_by)))
+}
+
+/// "Mistaken keys close" (spec §8): a submission held back only by `name_mismatch` or
+/// `subject_incomplete` is superseded once a submission of the same school is keyed by the
+/// name (category) its form gives.
+fn close_mistaken_keys(conn: &Connection, kind: &str, school: &str) -> Result<()> {
+    let closable = [ErrorCode::NameMismatch.as_str(), ErrorCode::SubjectIncomplete.as_str()];
+    for mut d in dossiers::open_of_school(conn, kind, school)? {
+        let only_key_errors = !d.errors.is_empty() && d.errors.iter().all(|e| closable.contains(&e.as_str()));
+        let Some(name) = d.form_name.clone().filter(|n| *n != d.detail) else { continue };
+        if !only_key_errors {
+            continue;
+        }
+        if let Some(other) = dossiers::find_keyed(conn, kind, school, &name)?
+            && other != d.id
+        {
+            d.state = DossierState::Superseded;
+            d.superseded_by = Some(other);
+            dossiers::save(conn, &d)?;
+        }
+    }
+    Ok(())
+}
+
+/// `expert_recommended_by_other_school`: the same person (name and birth month or phone) in
+/// a current submission of another school; both carry it.
+fn mark_same_expert_elsewhere(conn: &Connection, row: &DossierRow) -> Result<()> {
+    let (Some(school), false) = (&row.school, row.detail.is_empty()) else { return Ok(()) };
+    if row.state == DossierState::Superseded {
+        return Ok(());
+    }
+    let code = WarningCode::ExpertRecommendedByOtherSchool.as_str().to_string();
+    let same =
+        |o: &DossierRow| (row.birth.is_some() && o.birth == row.birth) || (row.phone.is_some() && o.phone == row.phone);
+    let mut found = false;
+    for mut other in dossiers::open_by_detail_elsewhere(conn, &row.kind, &row.detail, school)? {
+        if !same(&other) {
+            continue;
+        }
+        found = true;
+        if !other.warnings.contains(&code) {
+            other.warnings.push(code.clone());
+            dossiers::save(conn, &other)?;
+        }
+    }
+    if found && !row.warnings.contains(&code) {
+        let mut me = row.clone();
+        me.warnings.push(code);
+        dossiers::save(conn, &me)?;
+    }
+    Ok(())
+}
+
+/// Judges a stored mail as the daemon does: its thread read against the register, the pure
+/// judge, then bound to its submission. Nothing is saved.
+pub fn judge_stored(conn: &Connection, rules: &Rules, limits: &crate::limits::Limits, m: &Stored) -> Result<Verdict> {
+    let sender = sender_of(&m.raw);
+    let hint = thread_hint(conn, &m.raw, sender.as_deref(), rules)?;
+    let opts = JudgeOptions { arrived: m.internal_date, limits: *limits, kind_hint: hint.kind.clone() };
+    let v = judge(&format!("message-{}", m.id), &m.raw, rules, &opts);
+    apply(conn, m.id, v, &hint, rules)
+}
+
+/// The sender a thread is checked against: the `From` address, lowercased.
+pub fn sender_of(raw: &[u8]) -> Option<String> {
+    let h = MessageParser::new().parse_headers(raw)?;
+    h.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_ascii_lowercase())
+}
+
+/// Forgets every submission and binds every judged mail again, in arrival order, judging
+/// each anew (its thread may now be known). Verdicts are saved; no reply is made. Calls
+/// `progress` with each (id, verdict before, verdict after).
+pub fn rebuild(
+    conn: &mut Connection,
+    rules: &Rules,
+    limits: &crate::limits::Limits,
+    mut progress: impl FnMut(i64, Option<&Verdict>, &Verdict),
+) -> Result<usize> {
+    let ids: Vec<(i64, Option<String>)> = {
+        let mut st = conn.prepare(
+            "SELECT m.id, m.internal_date FROM messages m LEFT JOIN verdicts v ON v.message = m.id
+             WHERE m.state IN ('judged', 'failed') ORDER BY coalesce(v.arrived, m.internal_date, ''), m.id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    let tx = conn.transaction()?;
+    dossiers::clear(&tx)?;
+    for (id, _) in &ids {
+        let Some(stored) = crate::store::Store::stored(&tx, *id)? else { continue };
+        let before = crate::store::query::verdict(&tx, *id)?;
+        let after = judge_stored(&tx, rules, limits, &stored)?;
+        crate::store::Store::save_verdict_in(&tx, *id, &after, None)?;
+        progress(*id, before.as_ref(), &after);
+    }
+    crate::store::Store::set_state(&tx, "dossiers_rebuild", "0")?;
+    tx.commit()?;
+    Ok(ids.len())
+}
+
+/// Whether the store still needs [`rebuild`] (a store made before submissions existed).
+pub fn needs_rebuild(conn: &Connection) -> Result<bool> {
+    Ok(crate::store::Store::get_state(conn, "dossiers_rebuild")?.as_deref() == Some("1"))
+}

@@ -1,0 +1,210 @@
+//! The register as data (spec §8): `dossiers --json` and `schools --json`, one object per
+//! submission / per school, read from the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::rules::{Part, Rules};
+use crate::store::Result;
+use crate::store::dossiers::{self, DossierFilter, DossierRow};
+use crate::verdict::{DossierState, Role};
+
+/// One current part, as `dossiers --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartView {
+    pub role: Role,
+    pub message: i64,
+    pub filename: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// One submission, as `dossiers --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierView {
+    pub id: i64,
+    pub kind: String,
+    pub school: Option<String>,
+    pub expert_name: Option<String>,
+    pub category: Option<String>,
+    pub state: &'static str,
+    pub superseded_by: Option<i64>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub messages: Vec<i64>,
+    pub parts: Vec<PartView>,
+    pub updated: Option<String>,
+}
+
+fn detail_part(rules: &Rules, kind: &str) -> Option<Part> {
+    rules
+        .kind(kind)
+        .and_then(|k| k.subject_parts.iter().find(|p| matches!(p, Part::ExpertName | Part::Category)).copied())
+}
+
+fn view(d: DossierRow, messages: Vec<i64>, rules: &Rules) -> DossierView {
+    let detail = (!d.detail.is_empty()).then(|| d.detail.clone());
+    let part = detail_part(rules, &d.kind);
+    DossierView {
+        id: d.id,
+        expert_name: if part == Some(Part::ExpertName) { detail.clone() } else { None },
+        category: if part == Some(Part::Category) { detail } else { None },
+        kind: d.kind,
+        school: d.school,
+        state: d.state.as_str(),
+        superseded_by: d.superseded_by,
+        errors: d.errors,
+        warnings: d.warnings,
+        messages,
+        parts: d
+            .parts
+            .into_iter()
+            .map(|p| PartView {
+                role: p.role,
+                message: p.message,
+                filename: p.filename,
+                size: p.size,
+                sha256: p.sha256,
+            })
+            .collect(),
+        updated: d.updated,
+    }
+}
+
+/// Every submission matching the filter, by id.
+pub fn dossiers(conn: &Connection, filter: &DossierFilter, rules: &Rules) -> Result<Vec<DossierView>> {
+    let rows = dossiers::list(conn, filter)?;
+    let mut members: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (d, m) in dossiers::all_members(conn)? {
+        members.entry(d).or_default().push(m);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let messages = members.remove(&d.id).unwrap_or_default();
+            view(d, messages, rules)
+        })
+        .collect())
+}
+
+/// One school, as `schools --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchoolView {
+    pub school: String,
+    pub level: Option<String>,
+    pub flags: Vec<String>,
+    pub on_roster: bool,
+    pub status: &'static str,
+    pub experts_complete: Vec<String>,
+    pub experts_incomplete: Vec<String>,
+    pub experts_listed_not_received: Vec<String>,
+    pub lead_categories: Vec<String>,
+    pub summary: bool,
+}
+
+#[derive(Default)]
+struct Tally {
+    experts_complete: BTreeSet<String>,
+    experts_incomplete: BTreeSet<String>,
+    known_names: BTreeSet<String>,
+    lead_complete: BTreeSet<String>,
+    summary: bool,
+    incomplete: usize,
+    any: bool,
+}
+
+/// Every roster school, then every off-roster school seen, with what it has sent.
+///
+/// Status: `未报送` no submission at all; `已报送` at least the experts asked for (3 for 双高/双优
+/// schools, else 1) complete, a lead application from 双高 schools, the pilot summary, and
+/// nothing incomplete; `部分` anything in between.
+pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
+    let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
+    for d in dossiers::list(conn, &DossierFilter::default())? {
+        let Some(school) = d.school.clone() else { continue };
+        let t = tally.entry(school).or_default();
+        let part = detail_part(rules, &d.kind);
+        if part == Some(Part::ExpertName) {
+            t.known_names.insert(d.detail.clone());
+            if let Some(n) = &d.form_name {
+                t.known_names.insert(n.clone());
+            }
+        }
+        if d.state == DossierState::Superseded {
+            continue;
+        }
+        t.any = true;
+        let complete = d.state == DossierState::Complete;
+        if !complete {
+            t.incomplete += 1;
+        }
+        match part {
+            Some(Part::ExpertName) if !d.detail.is_empty() => {
+                if complete {
+                    t.experts_complete.insert(d.detail.clone());
+                } else {
+                    t.experts_incomplete.insert(d.detail.clone());
+                }
+            }
+            Some(Part::Category) if complete && !d.detail.is_empty() => {
+                t.lead_complete.insert(d.detail.clone());
+            }
+            None if complete => t.summary = true,
+            _ => {}
+        }
+    }
+    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (school, name) in dossiers::listed_experts(conn)? {
+        listed.entry(school).or_default().insert(name);
+    }
+    for t in tally.values_mut() {
+        t.experts_incomplete.retain(|n| !t.experts_complete.contains(n));
+    }
+
+    let empty = Tally::default();
+    let mut out = Vec::new();
+    let mut emit = |name: &str, level: Option<String>, flags: Vec<String>, on_roster: bool, t: &Tally| {
+        let flagship = flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"));
+        let lead_wanted = flags.iter().any(|f| f.starts_with("双高"));
+        let wanted_experts = if flagship { 3 } else { 1 };
+        let not_received: Vec<String> = listed
+            .get(name)
+            .map(|names| names.iter().filter(|n| !t.known_names.contains(*n)).cloned().collect())
+            .unwrap_or_default();
+        let complete = t.experts_complete.len() >= wanted_experts
+            && (!lead_wanted || !t.lead_complete.is_empty())
+            && t.summary
+            && t.incomplete == 0;
+        let status = if !t.any {
+            "未报送"
+        } else if complete {
+            "已报送"
+        } else {
+            "部分"
+        };
+        out.push(SchoolView {
+            school: name.to_string(),
+            level,
+            flags,
+            on_roster,
+            status,
+            experts_complete: t.experts_complete.iter().cloned().collect(),
+            experts_incomplete: t.experts_incomplete.iter().cloned().collect(),
+            experts_listed_not_received: not_received,
+            lead_categories: t.lead_complete.iter().cloned().collect(),
+            summary: t.summary,
+        });
+    };
+    for s in &rules.schools {
+        let t = tally.get(&s.name).unwrap_or(&empty);
+        emit(&s.name, Some(s.level.clone()), s.flags.clone(), true, t);
+    }
+    for (name, t) in &tally {
+        if rules.school(name).is_none_or(|s| s.name != *name) {
+            emit(name, None, Vec::new(), false, t);
+        }
+    }
+    Ok(out)
+}
