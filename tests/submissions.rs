@@ -544,3 +544,50 @@ fn an_empty_name_is_an_incomplete_subject() {
     assert!(strs(&d["errors"]).contains(&"subject_incomplete".to_string()));
     let _ = o.path();
 }
+
+/// The same conversation through a real Dovecot and Postfix: the school's correction request
+/// arrives in its mailbox, it answers with the scan alone, and the receipt follows.
+#[test]
+fn the_scan_later_as_a_reply_over_real_imap_and_smtp() {
+    use crate::support::daemon::{Daemon, PLAIN, write_config};
+    use crate::support::mailserver::{MailServer, OFFICE, SCHOOLS};
+    use std::time::Duration;
+    let Some(server) = MailServer::start_or_skip("the_scan_later_as_a_reply_over_real_imap_and_smtp") else {
+        return;
+    };
+    let school = SCHOOLS[0];
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&server, dir.path(), PLAIN);
+    let daemon = Daemon::start(&config, &dir.path().join("daemon.log"));
+    let first =
+        Mail::new("专家推荐+昆明学院+张伟").from(&format!("教务处 <{school}>")).attach("推荐表.docx", form("张伟"));
+    server.send(&first.build(), school, OFFICE);
+    assert!(server.wait_for(school, "INBOX", 1, Duration::from_secs(60)), "{}", daemon.log_text());
+    let raw = server.messages(school, "INBOX").remove(0);
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(m.subject().unwrap_or("").starts_with("请更正："), "{:?}", m.subject());
+    let correction = format!("<{}>", m.message_id().unwrap());
+
+    let second = Mail::new("Re: 请更正：专家推荐+昆明学院+张伟")
+        .from(&format!("教务处 <{school}>"))
+        .header(&format!("In-Reply-To: {correction}"))
+        .header(&format!("References: {} {correction}", first.id()))
+        .attach("scan0001.pdf", scan_pdf());
+    server.send(&second.build(), school, OFFICE);
+    assert!(server.wait_for(school, "INBOX", 2, Duration::from_secs(60)), "{}", daemon.log_text());
+    std::thread::sleep(Duration::from_secs(2));
+    let subjects: Vec<String> = server
+        .messages(school, "INBOX")
+        .iter()
+        .filter_map(|r| mail_parser::MessageParser::default().parse(r).and_then(|m| m.subject().map(String::from)))
+        .collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.starts_with("回执：")), "{subjects:?}");
+    daemon.stop();
+
+    let out = mail_intake(&["dossiers", "-c", config.to_str().unwrap(), "--json"]);
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let d = only(&lines);
+    assert_eq!((d["state"].as_str(), d["messages"].as_array().unwrap().len()), (Some("complete"), 2));
+}

@@ -694,6 +694,8 @@ struct Totals {
 
 #[derive(Serialize)]
 struct Stats {
+    /// Submissions (spec §8) by kind and state: what the office counts.
+    submissions: BTreeMap<String, BTreeMap<&'static str, usize>>,
     by_kind_decision: Vec<KindDecision>,
     /// Messages per arrival day (office time).
     per_day: BTreeMap<String, usize>,
@@ -720,7 +722,13 @@ pub fn stats(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
         superseded: all.iter().filter(|m| m.superseded_by.is_some()).count(),
         replies: admin.store.with(|c| query::reply_counts(c))?.into_iter().collect(),
     };
+    let dossiers = admin.store.with(|c| crate::register::view::dossiers(c, &Default::default(), rules))?;
+    let mut submissions: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    for d in &dossiers {
+        *submissions.entry(d.kind.clone()).or_default().entry(d.state).or_default() += 1;
+    }
     let stats = Stats {
+        submissions,
         by_kind_decision: matrix
             .into_iter()
             .map(|(kind, decision, count)| KindDecision { kind, decision, count })
@@ -747,7 +755,19 @@ pub fn stats(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
         stats.by_kind_decision.iter().filter(|k| &k.kind == kind && k.decision == decision).map(|k| k.count).sum()
     };
     let kw = kinds.iter().map(|k| k.as_deref().map(width).unwrap_or(1)).max().unwrap_or(4).max(5);
-    writeln!(out, "Messages by kind and decision")?;
+    writeln!(out, "Submissions by kind and state (one per school and expert / 专业大类 / summary)")?;
+    for k in &rules.kinds {
+        let of = |state: &str| stats.submissions.get(&k.id).and_then(|m| m.get(state)).copied().unwrap_or(0);
+        writeln!(
+            out,
+            "  {}  complete {} · incomplete {} · superseded {}",
+            pad(&k.id, kw),
+            of("complete"),
+            of("incomplete"),
+            of("superseded")
+        )?;
+    }
+    writeln!(out, "\nMessages by kind and decision")?;
     let mut head = pad("kind", kw);
     for d in DECISIONS {
         head.push_str(&format!("  {d:>w$}", w = d.len()));

@@ -46,13 +46,12 @@ pub fn dossiers(
     } else {
         writeln!(
             out,
-            "{} {} {} {} {} {}",
+            "{} {} {} {} {} 问题 / 邮件",
             pad("#", 6),
             pad("类别", 10),
             pad("学校", 30),
             pad("专家/专业大类", 16),
             pad("状态", 12),
-            "问题 / 邮件"
         )?;
         for d in &rows {
             let kind = admin.rules.kind(&d.kind).map(|k| k.name.as_str()).unwrap_or(d.kind.as_str());

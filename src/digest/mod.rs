@@ -143,6 +143,21 @@ pub struct CategoryLeads {
     pub pending: Vec<String>,
 }
 
+/// Submissions (spec §8) of one kind by state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubmissionCount {
+    pub label: String,
+    pub complete: usize,
+    pub incomplete: usize,
+}
+
+/// A school and names: experts its 附件3 lists whose submission never came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchoolNames {
+    pub school: String,
+    pub names: Vec<String>,
+}
+
 /// A message listed for a person to look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageLine {
@@ -184,6 +199,14 @@ pub struct Digest {
     pub categories_with_several: Vec<CategoryLeads>,
     /// 双高 schools (spec §1: "should apply as lead institution") with no acknowledged one.
     pub shuanggao_without_lead: Vec<String>,
+    /// Submissions by kind and state (what the office counts, spec §8).
+    pub submissions: Vec<SubmissionCount>,
+    /// Experts listed in a school's 附件3 汇总表 with no submission of their own.
+    pub listed_not_received: Vec<SchoolNames>,
+    /// Schools off the roster that sent a submission (`school_not_on_roster`).
+    pub off_roster: Vec<String>,
+    /// Experts recommended by more than one school.
+    pub shared_experts: Vec<SchoolNames>,
     pub held: Vec<MessageLine>,
     pub failed: Vec<MessageLine>,
     pub bounced: Vec<MessageLine>,
@@ -429,6 +452,7 @@ impl Digest {
             })
             .collect();
 
+        let (submissions, listed_not_received, off_roster, shared_experts) = submission_facts(conn, rules)?;
         let deadline = rules.kinds.iter().map(|k| k.deadline).max().map(|d| d.with_timezone(&tz).date_naive());
         Ok(Digest {
             date: date.to_string(),
@@ -450,6 +474,10 @@ impl Digest {
             categories_without_lead,
             categories_with_several,
             shuanggao_without_lead,
+            submissions,
+            listed_not_received,
+            off_roster,
+            shared_experts,
             held,
             failed,
             bounced,
@@ -458,6 +486,41 @@ impl Digest {
             attachment: None,
         })
     }
+}
+
+/// What the register says of submissions: counts by kind and state, 附件3 names never
+/// received, off-roster schools, experts shared between schools.
+#[allow(clippy::type_complexity)]
+fn submission_facts(
+    conn: &Connection,
+    rules: &Rules,
+) -> Result<(Vec<SubmissionCount>, Vec<SchoolNames>, Vec<String>, Vec<SchoolNames>), DigestError> {
+    use crate::register::view;
+    let dossiers = view::dossiers(conn, &Default::default(), rules)?;
+    let submissions = rules
+        .kinds
+        .iter()
+        .map(|k| {
+            let of = |state: &str| dossiers.iter().filter(|d| d.kind == k.id && d.state == state).count();
+            SubmissionCount { label: k.name.clone(), complete: of("complete"), incomplete: of("incomplete") }
+        })
+        .collect();
+    let schools = view::schools(conn, rules)?;
+    let listed_not_received = schools
+        .iter()
+        .filter(|s| !s.experts_listed_not_received.is_empty())
+        .map(|s| SchoolNames { school: s.school.clone(), names: s.experts_listed_not_received.clone() })
+        .collect();
+    let off_roster = schools.iter().filter(|s| !s.on_roster).map(|s| s.school.clone()).collect();
+    let code = crate::verdict::WarningCode::ExpertRecommendedByOtherSchool.as_str();
+    let mut shared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in dossiers.iter().filter(|d| d.warnings.iter().any(|w| w == code) && d.state != "superseded") {
+        if let (Some(name), Some(school)) = (&d.expert_name, &d.school) {
+            shared.entry(name.clone()).or_default().push(school.clone());
+        }
+    }
+    let shared_experts = shared.into_iter().map(|(school, names)| SchoolNames { school, names }).collect();
+    Ok((submissions, listed_not_received, off_roster, shared_experts))
 }
 
 // ---------------------------------------------------------------------------- rendering

@@ -238,4 +238,75 @@ mod tests {
             .unwrap();
         assert!(!columns.iter().any(|c| c == "raw"), "{columns:?}");
     }
+
+    /// A PNG header declaring 1200×1600 (enough for the judge to read it as a photo scan).
+    fn png() -> Vec<u8> {
+        let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        v.extend(1200u32.to_be_bytes());
+        v.extend(1600u32.to_be_bytes());
+        v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        v
+    }
+
+    fn lead_mail(id: &str, subject_b64: &str, attachment: Option<&[u8]>) -> Vec<u8> {
+        use base64::Engine as _;
+        let head = format!(
+            "From: a@kmu.edu.cn\r\nSubject: =?UTF-8?B?{subject_b64}?=\r\nDate: Mon, 13 Mar 2023 10:00:00 +0800\r\nMessage-ID: <{id}@kmu.edu.cn>\r\nMIME-Version: 1.0\r\n"
+        );
+        match attachment {
+            None => format!("{head}Content-Type: text/plain\r\n\r\nhi\r\n").into_bytes(),
+            Some(a) => format!(
+                "{head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: image/png; name=s.png\r\nContent-Disposition: attachment; filename=s.png\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+                base64::engine::general_purpose::STANDARD.encode(a)
+            )
+            .into_bytes(),
+        }
+    }
+
+    #[test]
+    fn a_store_from_before_submissions_is_rebound_in_arrival_order() {
+        use crate::store::Store;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 5);
+        let rules = crate::Rules::embedded();
+        // 牵头院校上报+电子与信息大类+昆明学院, then the scan alone with a note in the subject.
+        let subject =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "牵头院校上报+电子与信息大类+昆明学院");
+        let noted = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "牵头院校上报+电子与信息大类+昆明学院（补发扫描件）",
+        );
+        let mails = [lead_mail("m1", &subject, None), lead_mail("m2", &noted, Some(&png()))];
+        for (i, raw) in mails.iter().enumerate() {
+            let id = i as i64 + 1;
+            conn.execute(
+                "INSERT INTO messages (id, sha256, size, stored_at, state, internal_date) VALUES (?1, ?2, ?3, 'now', 'judged', ?4)",
+                rusqlite::params![id, format!("h{id}"), raw.len() as i64, format!("2023-03-13T10:0{id}:00+08:00")],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO raw_messages (message, raw) VALUES (?1, ?2)", rusqlite::params![id, raw])
+                .unwrap();
+            // As version 5 left them: each mail judged alone, the first superseded.
+            let v = crate::validate::judge("x", raw, &rules, &Default::default());
+            conn.execute(
+                "INSERT INTO verdicts (message, judged_at, decision, kind, school, errors, warnings, json, submission_key, superseded_by)
+                 VALUES (?1, 'now', ?2, ?3, ?4, '[]', '[]', ?5, 'k', ?6)",
+                rusqlite::params![id, v.decision.as_str(), v.kind, v.fields.get("school"), serde_json::to_string(&v).unwrap(), (id == 1).then_some(2)],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        assert!(crate::register::needs_rebuild(&conn).unwrap());
+        let n = crate::register::rebuild(&mut conn, &rules, &Default::default(), |_, _, _| {}).unwrap();
+        assert_eq!(n, 2);
+        assert!(!crate::register::needs_rebuild(&conn).unwrap());
+        let all = crate::store::dossiers::list(&conn, &Default::default()).unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!((all[0].detail.as_str(), all[0].state), ("电子与信息大类", crate::verdict::DossierState::Complete));
+        assert_eq!(crate::store::dossiers::message_ids(&conn, all[0].id).unwrap(), [1, 2]);
+        let second = Store::stored(&conn, 2).unwrap().unwrap();
+        assert_eq!(second.id, 2);
+        let v = crate::store::query::verdict(&conn, 2).unwrap().unwrap();
+        assert_eq!(v.decision, crate::Decision::Acknowledge);
+    }
 }
