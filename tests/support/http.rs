@@ -2,7 +2,7 @@
 //! kept by hand, chunked bodies decoded. Nothing is followed automatically.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -40,8 +40,7 @@ pub struct Client {
 
 fn decode_chunked(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(end) = body.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(String::from_utf8_lossy(&body[..end]).split(';').next().unwrap().trim(), 16)
             .unwrap_or(0);
         body = &body[end + 2..];
@@ -80,8 +79,7 @@ impl Client {
         if let Some((_, b)) = body {
             s.write_all(b).unwrap();
         }
-        let mut all = Vec::new();
-        s.read_to_end(&mut all).expect("read the response");
+        let all = mail_intake::limits::read_capped(&mut s, 1 << 30).expect("read the response");
         let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete response head");
         let head = String::from_utf8_lossy(&all[..split]).into_owned();
         let mut lines = head.split("\r\n");
