@@ -12,7 +12,7 @@ fn a_clerk_logs_in_finds_a_school_downloads_a_scan_and_resends_a_receipt() {
     let Some(binary) = chromium() else {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!(
-                "chromium is not installed; `bash scripts/mailserver/start.sh install` (run by .ci/run) installs it"
+                "chromium is not installed: `.ci/run` installs it as root (apt-get install chromium fonts-noto-cjk)"
             );
         }
         eprintln!(

@@ -3,7 +3,7 @@
 //! it, wait for navigations, allow downloads into a folder, take screenshots.
 //!
 //! Chromium missing: the test is skipped loudly, or FAILS when `CI=true` (`.ci/run` installs
-//! it with `scripts/mailserver/start.sh install`).
+//! it: `apt-get install chromium fonts-noto-cjk`).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
