@@ -13,7 +13,7 @@ use super::App;
 use crate::store::web as db;
 
 /// Bytes per chunk.
-pub const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 1024 * 1024;
 /// Chunks buffered between the reader and the client.
 const BUFFERED: usize = 4;
 
