@@ -311,3 +311,39 @@ fn failed_logins_are_slowed_and_logged_but_the_real_user_still_gets_in() {
     assert!(log.contains("slowed_ms"));
     assert!(server.alive());
 }
+
+#[test]
+fn the_daemon_serves_the_web_view_while_it_judges_new_mail_and_stops_with_it() {
+    use crate::support::daemon::{Daemon, demo};
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_store(dir.path());
+    let log = dir.path().join("daemon.log");
+    let daemon = Daemon::start(&config, &log);
+    // `run` logs where the web view listens ([web] listen = "127.0.0.1:0": a free port).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let addr = loop {
+        let text = daemon.log_text();
+        if let Some(line) = text.lines().find(|l| l.contains("web view listening")) {
+            break line.split("addr=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no web view in the daemon's log:\n{text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut c = Client::new(&addr);
+    assert_eq!(c.login(ADMIN.0, ADMIN.1).status, 303);
+    assert!(c.get("/mails").text().contains("全部（10）"));
+
+    // A new mail arrives while the view is open: the daemon stores and judges it, the view
+    // shows it (the store is shared through SQLite's WAL).
+    let inbox = config.parent().unwrap().join("inbox/new");
+    std::fs::write(inbox.join("1700000000.new1.test:2,"), demo(0, "late@kmxy.example.cn", "while-serving")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !c.get("/mails").text().contains("全部（11）") {
+        assert!(std::time::Instant::now() < deadline, "the new mail never showed:\n{}", daemon.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(c.get("/").status, 200);
+    let status = daemon.stop();
+    assert!(status.success(), "the daemon and its web view stop cleanly on SIGTERM");
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "the web view stopped with the daemon");
+}
