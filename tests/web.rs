@@ -150,6 +150,25 @@ fn every_route_needs_a_session_and_answers_with_the_right_status() {
     assert!(!file.body.is_empty());
     assert_eq!(file.header("content-length").unwrap(), file.body.len().to_string());
 
+    // A scan is shown inline (framed by this site's own page only); other files are downloads.
+    let mut inline_pdf = 0;
+    for n in 1..=4 {
+        let r = c.get(&format!("/mails/1/files/{n}?inline=1"));
+        if r.status != 200 {
+            break;
+        }
+        if r.header("content-type") == Some("application/pdf") {
+            inline_pdf += 1;
+            assert!(r.header("content-disposition").unwrap().starts_with("inline;"));
+            assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
+            assert!(r.body.starts_with(b"%PDF"));
+        } else {
+            assert!(r.header("content-disposition").unwrap().starts_with("attachment;"));
+            assert_eq!(r.header("content-security-policy"), Some("sandbox"));
+        }
+    }
+    assert_eq!(inline_pdf, 1, "mail #1 carries one stamped scan");
+
     // Malformed and hostile ids: 400 or 404, never 500.
     for (path, status) in [
         ("/mails/abc", 400),

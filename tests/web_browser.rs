@@ -72,6 +72,7 @@ fn a_clerk_logs_in_finds_a_school_downloads_a_scan_and_resends_a_receipt() {
     }
     assert!(found.is_some(), "{school} has no submission with a scan");
     assert!(b.text().contains("当前材料"));
+    std::fs::write(artifacts.join("submission.png"), b.screenshot()).unwrap();
 
     // Download the scan by clicking its link.
     let name = b

@@ -103,6 +103,10 @@ pub fn download(body: Body, content_type: &'static str, filename: &str, inline: 
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // A download runs nothing; an image shown inline loads nothing else. (A PDF shown inline
     // is left to the browser's PDF viewer, which runs documents in its own sandbox.)
+    if inline {
+        // Shown inside this site's own pages (`<object>`, `<img>`), never framed elsewhere.
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    }
     if !inline {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
     } else if content_type.starts_with("image/") {

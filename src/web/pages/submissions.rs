@@ -224,7 +224,7 @@ fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) 
             n: n.map(|n| n + 1).unwrap_or(0),
             message: p.message,
             filename: printable(&p.filename),
-            kind: String::new(),
+            kind: n.map(|n| files[n].declared_type.clone()).unwrap_or_default(),
             role: words::role(p.role).to_string(),
             size: size_text(p.size),
             note: format!("来自邮件 #{}", p.message),
