@@ -27,6 +27,8 @@ pub const FREE_FAILURES: u32 = 5;
 pub const MAX_DELAY: Duration = Duration::from_secs(2);
 /// Login attempts from one address checked at the same time.
 pub const MAX_IN_FLIGHT: u32 = 4;
+/// Addresses remembered before the quiet ones are forgotten.
+const MAX_ADDRESSES: usize = 10_000;
 /// Failures are forgotten this long after the last one.
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 
@@ -175,6 +177,10 @@ impl Limiter {
     /// Admits an attempt from `addr` (call [`Limiter::done`] after it).
     pub fn admit(&self, addr: IpAddr) -> Gate {
         let Ok(mut map) = self.map.lock() else { return Gate::Busy };
+        if map.len() >= MAX_ADDRESSES {
+            // Many addresses (a spray from a whole network): forget the quiet ones.
+            map.retain(|_, a| a.in_flight > 0 || a.last.is_some_and(|l| l.elapsed() <= FORGET_AFTER));
+        }
         let a = map.entry(addr).or_default();
         if a.last.is_some_and(|l| l.elapsed() > FORGET_AFTER) {
             a.failures = 0;
