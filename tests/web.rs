@@ -366,3 +366,26 @@ fn the_daemon_serves_the_web_view_while_it_judges_new_mail_and_stops_with_it() {
     assert!(status.success(), "the daemon and its web view stop cleanly on SIGTERM");
     assert!(std::net::TcpStream::connect(&addr).is_err(), "the web view stopped with the daemon");
 }
+
+#[test]
+fn demo_serve_prints_its_address_and_serves_the_demo_register() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mail-intake"))
+        .args(["demo", "--dir", dir.path().join("demo").to_str().unwrap(), "--serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("web view: http://")).unwrap();
+    assert!(line.contains("demo / demo"), "{line}");
+    let addr = line.trim_start_matches("web view: http://").split('/').next().unwrap().to_string();
+    let mut c = Client::new(&addr);
+    assert_eq!(c.login("demo", "demo").status, 303);
+    let page = c.get("/").text();
+    assert!(page.contains("id=\"missing\">86<"), "the demo's ten mails leave 86 roster schools with nothing");
+    let _ = child.kill();
+    let _ = child.wait();
+}
