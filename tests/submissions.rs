@@ -208,6 +208,11 @@ fn the_scan_later_as_a_reply_completes_the_submission() {
     // Running again changes nothing and sends nothing twice.
     o.run();
     assert_eq!(o.replies().len(), 2);
+    // `reparse` recomputes the submissions from the raw mails: the same register.
+    let out = mail_intake(&["reparse", "-c", o.config.to_str().unwrap(), "--all"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(o.dossiers(), ds);
+    assert_eq!(o.replies().len(), 2);
 }
 
 #[test]
@@ -498,6 +503,23 @@ fn a_thread_is_no_back_door() {
     // The office sees it on the stranger's mail.
     let out = mail_intake(&["show", "-c", o.config.to_str().unwrap(), "2", "--json"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("thread_from_stranger"));
+
+    // A stranger answering the thread under the very same subject touches nothing on file.
+    let same = o.deliver(
+        Mail::new("Re: 请更正：专家推荐+昆明学院+张伟")
+            .from("<someone@other.cn>")
+            .header(&format!("In-Reply-To: {}", c.message_id))
+            .attach("推荐表.docx", form("张伟"))
+            .attach("扫描.pdf", scan_pdf()),
+    );
+    o.run();
+    assert_eq!(o.replies_to(&same).len(), 1);
+    let ds = o.dossiers();
+    let zw: Vec<&Value> = ds.iter().filter(|d| d["expert_name"] == "张伟").collect();
+    assert_eq!(zw.len(), 2, "{ds:#?}");
+    assert_eq!((zw[0]["state"].as_str(), zw[0]["messages"].as_array().unwrap().len()), (Some("incomplete"), 1));
+    assert_eq!(roles(zw[0]), vec![("form".into(), 1)], "the school's form is still the one on file");
+    assert!(strs(&zw[1]["warnings"]).contains(&"thread_from_stranger".to_string()), "{:?}", zw[1]);
 }
 
 #[test]
@@ -590,4 +612,40 @@ fn the_scan_later_as_a_reply_over_real_imap_and_smtp() {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let d = only(&lines);
     assert_eq!((d["state"].as_str(), d["messages"].as_array().unwrap().len()), (Some("complete"), 2));
+}
+
+#[test]
+fn a_name_corrected_in_the_thread_closes_the_mistaken_key() {
+    let mut o = Office::new();
+    let first =
+        o.deliver(mail("专家推荐+昆明学院+张为").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    o.run();
+    let c = o.reply_to(&first);
+    assert!(c.is_correction());
+    let second = o.deliver(
+        answer("专家推荐+昆明学院+张伟", &c).attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()),
+    );
+    o.run();
+    assert!(o.reply_to(&second).is_ack());
+    let ds = o.dossiers();
+    assert_eq!(ds.len(), 2, "{ds:#?}");
+    assert_eq!((ds[0]["state"].as_str(), ds[0]["superseded_by"].as_i64()), (Some("superseded"), ds[1]["id"].as_i64()));
+    assert_eq!((ds[1]["state"].as_str(), ds[1]["expert_name"].as_str()), (Some("complete"), Some("张伟")));
+}
+
+#[test]
+fn a_key_completed_in_the_thread() {
+    let mut o = Office::new();
+    // The category is not one of the 19: the submission has no whole key yet.
+    let first = o.deliver(mail("牵头院校上报+智能制造大类+昆明学院").attach("盖章.pdf", scan_pdf()));
+    o.run();
+    let c = o.reply_to(&first);
+    assert!(c.is_correction() && c.body.contains("智能制造大类"), "{}", c.body);
+    let second = o.deliver(answer("Re: 牵头院校上报+装备制造大类+昆明学院", &c).attach("盖章.pdf", scan_pdf()));
+    o.run();
+    assert!(o.reply_to(&second).is_ack());
+    let ds = o.dossiers();
+    let d = only(&ds);
+    assert_eq!((d["state"].as_str(), d["category"].as_str()), (Some("complete"), Some("装备制造大类")));
+    assert_eq!(strs(&o.school("昆明学院")["lead_categories"]), vec!["装备制造大类"]);
 }

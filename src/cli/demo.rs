@@ -100,6 +100,23 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
         )?;
     }
 
+    writeln!(out, "\n== The submissions (what the office counts: one per school and expert / 专业大类 / summary)")?;
+    let dossiers = store.with(|c| crate::register::view::dossiers(c, &Default::default(), &rules))?;
+    for d in &dossiers {
+        let mails: Vec<String> = d.messages.iter().map(|m| format!("#{m}")).collect();
+        writeln!(
+            out,
+            "S{:<3} {:<10} {:<22} {:<14} {:<10} mails {:<8} {}",
+            d.id,
+            d.state,
+            d.kind,
+            d.school.as_deref().unwrap_or("-"),
+            d.expert_name.as_deref().or(d.category.as_deref()).unwrap_or(""),
+            mails.join(" "),
+            d.errors.iter().chain(&d.warnings).cloned().collect::<Vec<_>>().join(", ")
+        )?;
+    }
+
     writeln!(out, "\n== The replies ({})", outbox.display())?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(&outbox)
         .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())

@@ -3,9 +3,9 @@
 //! the state. Pure: mails in, [`Assessment`] out.
 
 use crate::classify::SubjectReading;
-use crate::rules::{KindRule, Part, Requirement, Rules};
+use crate::rules::{KindRule, Part, Rules};
 use crate::text::squeeze;
-use crate::validate::reasons;
+use crate::validate::{self, reasons};
 use crate::verdict::{
     AttachmentInfo, Decision, DossierPart, DossierState, ErrorCode, Expert, Role, Verdict, WarningCode,
 };
@@ -91,14 +91,6 @@ const SUBJECT_ERRORS: [ErrorCode; 3] =
     [ErrorCode::SubjectIncomplete, ErrorCode::UnknownSchool, ErrorCode::UnknownCategory];
 const ROLES: [Role; 4] = [Role::Form, Role::Scan, Role::SummaryTable, Role::Report];
 
-fn wanted(req: &Requirement) -> Role {
-    match req {
-        Requirement::Form => Role::Form,
-        Requirement::Scan => Role::Scan,
-        Requirement::Report => Role::Report,
-    }
-}
-
 /// Judges a submission from its mails (in arrival order; mails that do not contribute are
 /// passed over).
 pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules) -> Assessment {
@@ -136,17 +128,12 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
     // ---- required parts.
     let mut attachment_errors = Vec::new();
     for req in &kind.requires {
-        let role = wanted(req);
+        let role = validate::required_role(req);
         if source_of.contains_key(&(role as u8)) {
             continue;
         }
         let unreadable = mails.iter().any(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_some()));
-        attachment_errors.push(match (unreadable, req) {
-            (true, _) => ErrorCode::UnreadableAttachment,
-            (false, Requirement::Form) => ErrorCode::MissingForm,
-            (false, Requirement::Scan) => ErrorCode::MissingScan,
-            (false, Requirement::Report) => ErrorCode::MissingReport,
-        });
+        attachment_errors.push(validate::missing(req, unreadable));
     }
     attachment_errors.dedup();
 
@@ -199,7 +186,7 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
             }
         }
     }
-    for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission] {
+    for w in [WarningCode::SchoolNotOnRoster, WarningCode::DuplicateSubmission, WarningCode::ThreadFromStranger] {
         if mails.iter().any(|m| m.warnings.contains(&w)) {
             warnings.push(w);
         }
@@ -260,4 +247,132 @@ fn explain(
         .collect();
     out.extend(warnings.iter().map(|w| reasons::warning_text(*w, rules)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn att(name: &str, role: Role, problem: Option<&str>) -> AttachmentInfo {
+        AttachmentInfo {
+            filename: name.into(),
+            kind: "pdf".into(),
+            role,
+            size: 10,
+            sha256: format!("{:0>64}", name.len()),
+            pages: None,
+            scanned: None,
+            width: None,
+            height: None,
+            archive: None,
+            problem: problem.map(String::from),
+        }
+    }
+
+    struct Mail {
+        errors: Vec<ErrorCode>,
+        attachments: Vec<AttachmentInfo>,
+        experts: Vec<Expert>,
+    }
+
+    fn mail(errors: &[ErrorCode], attachments: Vec<AttachmentInfo>, expert: Option<&str>) -> Mail {
+        Mail {
+            errors: errors.to_vec(),
+            attachments,
+            experts: expert.map(|n| Expert { name: n.into(), ..Expert::default() }).into_iter().collect(),
+        }
+    }
+
+    fn run(mails: &[Mail], detail: &str) -> Assessment {
+        let rules = Rules::embedded();
+        let kind = rules.kind("expert_recommendation").unwrap();
+        let empty = BTreeMap::new();
+        let contributions: Vec<Contribution> = mails
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Contribution {
+                message: i as i64 + 1,
+                arrived: Some(format!("2023-03-1{}T10:00:00+08:00", i + 3)),
+                decision: if m.errors.is_empty() { Decision::Acknowledge } else { Decision::RequestCorrection },
+                errors: m.errors.clone(),
+                warnings: vec![],
+                reasons: &[],
+                attachments: &m.attachments,
+                experts: &m.experts,
+                form_fields: &empty,
+            })
+            .collect();
+        let key = Key { kind: kind.id.clone(), school: Some("昆明学院".into()), detail: detail.into() };
+        assess(kind, &key, &contributions, &rules)
+    }
+
+    #[test]
+    fn a_form_on_monday_and_a_scan_on_wednesday_make_one_complete_submission() {
+        let a = run(
+            &[
+                mail(&[ErrorCode::MissingScan], vec![att("form.docx", Role::Form, None)], Some("张伟")),
+                mail(&[ErrorCode::MissingForm], vec![att("scan.pdf", Role::Scan, None)], None),
+            ],
+            "张伟",
+        );
+        assert_eq!(a.state, DossierState::Complete, "{a:?}");
+        assert_eq!(a.parts.iter().map(|p| (p.role, p.message)).collect::<Vec<_>>(), [(Role::Form, 1), (Role::Scan, 2)]);
+        assert_eq!(a.experts[0].name, "张伟");
+        assert_eq!(a.updated.as_deref(), Some("2023-03-14T10:00:00+08:00"));
+    }
+
+    #[test]
+    fn the_latest_readable_part_wins_and_an_unreadable_one_is_named() {
+        let a = run(
+            &[
+                mail(&[], vec![att("form.docx", Role::Form, None), att("a.pdf", Role::Scan, None)], Some("张伟")),
+                mail(&[], vec![att("b.pdf", Role::Scan, None), att("c.pdf", Role::Scan, None)], None),
+                mail(&[ErrorCode::UnreadableAttachment], vec![att("d.pdf", Role::Scan, Some("损坏"))], None),
+            ],
+            "张伟",
+        );
+        assert_eq!(a.state, DossierState::Complete);
+        let scans: Vec<&str> = a.parts.iter().filter(|p| p.role == Role::Scan).map(|p| p.filename.as_str()).collect();
+        assert_eq!(scans, ["b.pdf", "c.pdf"], "every scan page of the latest mail that has one");
+        let b = run(
+            &[mail(&[ErrorCode::UnreadableAttachment], vec![att("form.docx", Role::Form, Some("损坏"))], None)],
+            "张伟",
+        );
+        assert_eq!(b.errors, [ErrorCode::UnreadableAttachment, ErrorCode::MissingScan]);
+    }
+
+    #[test]
+    fn the_subject_is_met_once_and_the_key_is_compared_with_the_current_form() {
+        let incomplete = [ErrorCode::SubjectIncomplete];
+        let a = run(
+            &[
+                mail(
+                    &incomplete,
+                    vec![att("form.docx", Role::Form, None), att("s.pdf", Role::Scan, None)],
+                    Some("张伟"),
+                ),
+                mail(&[], vec![att("s.pdf", Role::Scan, None)], None),
+                mail(&incomplete, vec![att("s2.pdf", Role::Scan, None)], None),
+            ],
+            "张伟",
+        );
+        assert_eq!(a.state, DossierState::Complete, "{a:?}");
+        let b = run(
+            &[mail(&[], vec![att("f.docx", Role::Form, None), att("s.pdf", Role::Scan, None)], Some("张伟"))],
+            "张为",
+        );
+        assert_eq!(b.errors, [ErrorCode::NameMismatch]);
+        assert_eq!(b.form_name.as_deref(), Some("张伟"));
+        assert!(b.reasons[0].contains("张为") && b.reasons[0].contains("张伟"), "{:?}", b.reasons);
+    }
+
+    #[test]
+    fn an_archive_that_cannot_be_opened_replaces_the_missing_parts() {
+        let a =
+            run(&[mail(&[ErrorCode::UnsupportedArchive], vec![att("x.rar", Role::Other, Some("rar"))], None)], "张伟");
+        assert_eq!(a.errors, [ErrorCode::UnsupportedArchive]);
+        assert_eq!(a.state, DossierState::Incomplete);
+    }
 }

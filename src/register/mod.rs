@@ -70,11 +70,15 @@ fn domain(addr: &str) -> &str {
 /// Reads the thread of a raw mail from `sender` against the register (spec §8 rule 1 and
 /// "thread binding is not a back door").
 pub fn thread_hint(conn: &Connection, raw: &[u8], sender: Option<&str>, rules: &Rules) -> Result<ThreadHint> {
-    let ids = thread_ids(raw);
+    thread_hint_of(conn, &thread_ids(raw), sender, rules)
+}
+
+/// [`thread_hint`] for a mail's thread ids (as [`thread_ids`] reads them).
+pub fn thread_hint_of(conn: &Connection, ids: &[String], sender: Option<&str>, rules: &Rules) -> Result<ThreadHint> {
     if ids.is_empty() {
         return Ok(ThreadHint::default());
     }
-    let Some(mut d) = dossiers::answered_by_reply(conn, &ids)? else { return Ok(ThreadHint::default()) };
+    let Some(mut d) = dossiers::answered_by_reply(conn, ids)? else { return Ok(ThreadHint::default()) };
     // A mistaken key closed since: the school's mail goes where the submission went.
     let mut row = dossiers::get(conn, d)?;
     for _ in 0..16 {
@@ -198,7 +202,7 @@ pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint,
     if own_warnings.contains(&WarningCode::ThreadFromStranger) {
         v.reasons.push(crate::validate::reasons::warning_text(WarningCode::ThreadFromStranger, rules));
     }
-    if row.keyed {
+    if row.keyed || !row.detail.is_empty() {
         set_key_fields(&mut v, &row, kind);
     }
     v.submission = Some(SubmissionRef {
@@ -246,19 +250,50 @@ fn reference(row: &DossierRow, bound_by: BoundBy, v: &Verdict) -> SubmissionRef 
 
 /// Rules 1–4: the submission a mail belongs to (created when new).
 fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Result<Option<(DossierRow, BoundBy)>> {
+    let own_key = key_of(v, rules);
     if let Some(d) = hint.dossier
         && let Some(row) = dossiers::get(conn, d)?
     {
-        return Ok(Some((row, BoundBy::Thread)));
+        // The thread's submission, whatever the subject says — but a reply whose subject now
+        // gives the whole key of the same school completes a key that was missing, and one
+        // that gives the name its form had is the school resending under the right subject
+        // (the mistaken key then closes, spec §8).
+        match &own_key {
+            Some((key, how, true))
+                if key.kind == row.kind
+                    && (key.school == row.school || !row.keyed && row.school.is_none())
+                    && (key.detail != row.detail || !row.keyed) =>
+            {
+                if !row.keyed {
+                    let Some(school) = &key.school else { return Ok(Some((row, BoundBy::Thread))) };
+                    return Ok(match dossiers::find_keyed(conn, &key.kind, school, &key.detail)? {
+                        Some(other) => dossiers::get(conn, other)?.map(|r| (r, BoundBy::Thread)),
+                        None => {
+                            dossiers::rekey(conn, row.id, school, &key.detail)?;
+                            dossiers::get(conn, row.id)?.map(|r| (r, BoundBy::Thread))
+                        }
+                    });
+                }
+                if !(*how == BoundBy::Subject && row.form_name.as_deref() == Some(key.detail.as_str())) {
+                    return Ok(Some((row, BoundBy::Thread)));
+                }
+            }
+            _ => return Ok(Some((row, BoundBy::Thread))),
+        }
     }
-    let Some((key, bound_by, keyed)) = key_of(v, rules) else { return Ok(None) };
+    let Some((key, bound_by, keyed)) = own_key else { return Ok(None) };
     let existing = match (&key.school, keyed) {
         (Some(school), true) => dossiers::find_keyed(conn, &key.kind, school, &key.detail)?,
         _ => None,
     };
-    let id = match existing {
-        Some(id) => id,
-        None => dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, keyed)?,
+    let (id, bound_by) = match existing {
+        // A stranger in someone's thread may not touch what is on file under that key: its
+        // mail is judged as a submission of its own, for the office to look at.
+        Some(_) if hint.stranger => {
+            (dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, false)?, BoundBy::Own)
+        }
+        Some(id) => (id, bound_by),
+        None => (dossiers::create(conn, &key.kind, key.school.as_deref(), &key.detail, keyed)?, bound_by),
     };
     Ok(dossiers::get(conn, id)?.map(|row| (row, bound_by)))
 }
@@ -330,31 +365,71 @@ pub fn sender_of(raw: &[u8]) -> Option<String> {
     h.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_ascii_lowercase())
 }
 
+/// Mails judged per round of [`rebuild`]'s first phase (their raw bytes are in memory).
+const REBUILD_CHUNK: usize = 64;
+
+/// A mail judged anew by [`rebuild`], waiting to be bound.
+struct Rejudged {
+    id: i64,
+    thread: Vec<String>,
+    sender: Option<String>,
+    verdict: Verdict,
+}
+
 /// Forgets every submission and binds every judged mail again, in arrival order, judging
-/// each anew (its thread may now be known). Verdicts are saved; no reply is made. Calls
-/// `progress` with each (id, verdict before, verdict after).
+/// each anew. Verdicts are saved; no reply is made. Calls `progress` with each (id, verdict
+/// before, verdict after).
+///
+/// Two phases, so the writer is held only for the second: every mail is judged on all cores
+/// outside any transaction (a thread reply's kind is the kind of the mail our reply answered);
+/// then, in one transaction, the submissions are cleared and every mail bound in order.
 pub fn rebuild(
     conn: &mut Connection,
     rules: &Rules,
     limits: &crate::limits::Limits,
     mut progress: impl FnMut(i64, Option<&Verdict>, &Verdict),
 ) -> Result<usize> {
-    let ids: Vec<(i64, Option<String>)> = {
+    use rayon::prelude::*;
+    let ids: Vec<i64> = {
         let mut st = conn.prepare(
-            "SELECT m.id, m.internal_date FROM messages m LEFT JOIN verdicts v ON v.message = m.id
+            "SELECT m.id FROM messages m LEFT JOIN verdicts v ON v.message = m.id
              WHERE m.state IN ('judged', 'failed') ORDER BY coalesce(v.arrived, m.internal_date, ''), m.id",
         )?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = st.query_map([], |r| r.get(0))?;
         rows.collect::<std::result::Result<_, _>>()?
     };
+    let mut judged: Vec<Rejudged> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(REBUILD_CHUNK) {
+        let mut stored = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            if let Some(m) = crate::store::Store::stored(conn, *id)? {
+                let thread = thread_ids(&m.raw);
+                let kind = dossiers::kind_answered_by_reply(conn, &thread)?;
+                stored.push((m, thread, kind));
+            }
+        }
+        let round: Vec<Rejudged> = stored
+            .into_par_iter()
+            .map(|(m, thread, kind)| {
+                let opts = JudgeOptions { arrived: m.internal_date, limits: *limits, kind_hint: kind };
+                Rejudged {
+                    id: m.id,
+                    sender: sender_of(&m.raw),
+                    verdict: judge(&format!("message-{}", m.id), &m.raw, rules, &opts),
+                    thread,
+                }
+            })
+            .collect();
+        judged.extend(round);
+    }
     let tx = conn.transaction()?;
     dossiers::clear(&tx)?;
-    for (id, _) in &ids {
-        let Some(stored) = crate::store::Store::stored(&tx, *id)? else { continue };
-        let before = crate::store::query::verdict(&tx, *id)?;
-        let after = judge_stored(&tx, rules, limits, &stored)?;
-        crate::store::Store::save_verdict_in(&tx, *id, &after, None)?;
-        progress(*id, before.as_ref(), &after);
+    for r in judged {
+        let before = crate::store::query::verdict(&tx, r.id)?;
+        let hint = thread_hint_of(&tx, &r.thread, r.sender.as_deref(), rules)?;
+        let after = apply(&tx, r.id, r.verdict, &hint, rules)?;
+        crate::store::Store::save_verdict_in(&tx, r.id, &after, None)?;
+        progress(r.id, before.as_ref(), &after);
     }
     crate::store::Store::set_state(&tx, "dossiers_rebuild", "0")?;
     tx.commit()?;

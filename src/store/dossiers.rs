@@ -99,6 +99,13 @@ pub fn create(conn: &Connection, kind: &str, school: Option<&str>, detail: &str,
     Ok(conn.last_insert_rowid())
 }
 
+/// Gives a submission whose key was incomplete its whole key.
+pub fn rekey(conn: &Connection, id: i64, school: &str, detail: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE dossiers SET school = ?2, detail = ?3, keyed = 1 WHERE id = ?1")?
+        .execute(params![id, school, detail])?;
+    Ok(())
+}
+
 /// Writes a submission's computed columns.
 pub fn save(conn: &Connection, d: &DossierRow) -> Result<()> {
     conn.prepare_cached(
@@ -155,29 +162,42 @@ pub fn message_ids(conn: &Connection, dossier: i64) -> Result<Vec<i64>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// The senders who already wrote to a submission (lowercased addresses).
+/// The addresses that already wrote to a submission, and those our replies to it went to
+/// (a school's `Reply-To` in its own domain), lowercased.
 pub fn senders(conn: &Connection, dossier: i64) -> Result<Vec<String>> {
-    let mut st =
-        conn.prepare_cached("SELECT DISTINCT lower(sender) FROM verdicts WHERE dossier = ?1 AND sender IS NOT NULL")?;
+    let mut st = conn.prepare_cached(
+        "SELECT lower(sender) FROM verdicts WHERE dossier = ?1 AND sender IS NOT NULL
+         UNION SELECT lower(r.recipient) FROM replies r JOIN verdicts v ON v.message = r.message WHERE v.dossier = ?1",
+    )?;
     let rows = st.query_map([dossier], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// The submission one of our replies answered, when a reply with one of these Message-IDs
-/// was actually sent (a reply never sent cannot be answered: such a thread is ignored).
-pub fn answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Option<i64>> {
+/// The mail the newest of our *sent* replies among these Message-IDs answered: its
+/// submission and kind (a reply never sent cannot be answered: such a thread is ignored).
+/// `References` lists a thread oldest first, so the ids are tried newest first.
+fn answered(conn: &Connection, ids: &[String]) -> Result<Option<(Option<i64>, Option<String>)>> {
     let mut st = conn.prepare_cached(
-        "SELECT v.dossier FROM replies r JOIN verdicts v ON v.message = r.message
-         WHERE r.reply_message_id = ?1 AND r.state IN ('sent', 'bounced') AND v.dossier IS NOT NULL
-         ORDER BY r.id DESC LIMIT 1",
+        "SELECT v.dossier, v.kind FROM replies r JOIN verdicts v ON v.message = r.message
+         WHERE r.reply_message_id = ?1 AND r.state IN ('sent', 'bounced') ORDER BY r.id DESC LIMIT 1",
     )?;
-    // The newest reference first: `References` lists the thread oldest first.
     for id in ids.iter().rev() {
-        if let Some(d) = st.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
-            return Ok(Some(d));
+        if let Some(found) = st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()? {
+            return Ok(Some(found));
         }
     }
     Ok(None)
+}
+
+/// The submission one of our sent replies answered.
+pub fn answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Option<i64>> {
+    Ok(answered(conn, ids)?.and_then(|(d, _)| d))
+}
+
+/// The kind of the mail one of our sent replies answered (for judging a thread reply before
+/// the register is rebuilt).
+pub fn kind_answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Option<String>> {
+    Ok(answered(conn, ids)?.and_then(|(_, k)| k))
 }
 
 /// Open submissions of one school and kind (for closing mistaken keys).

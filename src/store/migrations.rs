@@ -155,6 +155,7 @@ CREATE TABLE dossiers (
 );
 CREATE INDEX dossiers_key ON dossiers(kind, school, detail);
 CREATE INDEX dossiers_detail ON dossiers(detail);
+CREATE INDEX dossiers_superseded_by ON dossiers(superseded_by) WHERE superseded_by IS NOT NULL;
 ALTER TABLE verdicts ADD COLUMN dossier INTEGER;
 CREATE INDEX verdicts_dossier ON verdicts(dossier);
 CREATE INDEX replies_message_id ON replies(reply_message_id);

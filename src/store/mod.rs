@@ -691,9 +691,14 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
         // as of that mail): the earlier ones, and those of submissions closed in favour of it,
         // point at it. Held mail in its thread stays in the hold queue.
         tx.prepare_cached(
-            "UPDATE verdicts SET superseded_by = ?1 WHERE message != ?1
-               AND decision IN ('acknowledge', 'request_correction')
-               AND (dossier = ?2 OR dossier IN (SELECT id FROM dossiers WHERE superseded_by = ?2))",
+            "UPDATE verdicts SET superseded_by = ?1 WHERE dossier = ?2 AND message != ?1
+               AND decision IN ('acknowledge', 'request_correction')",
+        )?
+        .execute(params![message, d])?;
+        tx.prepare_cached(
+            "UPDATE verdicts SET superseded_by = ?1
+             WHERE dossier IN (SELECT id FROM dossiers WHERE superseded_by = ?2)
+               AND decision IN ('acknowledge', 'request_correction')",
         )?
         .execute(params![message, d])?;
     }
@@ -706,18 +711,7 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for e in &v.experts {
-        st.execute(params![
-            message,
-            e.name,
-            e.gender,
-            e.birth,
-            e.title,
-            e.title_level,
-            e.phone,
-            e.email,
-            e.employer,
-            e.category
-        ])?;
+        st.execute(rusqlite::params_from_iter(expert_columns(message, None, e)))?;
     }
     let mut st = tx.prepare_cached(
         "INSERT INTO summary_rows (message, school, name, gender, birth, title, title_level, phone, email, employer, category)
@@ -725,19 +719,7 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
     )?;
     // A 汇总表 of 500 names is stored whole; one of more is cut (a bounded cost per mail).
     for e in v.summary_rows.iter().filter(|e| !e.name.is_empty()).take(MAX_SUMMARY_ROWS) {
-        st.execute(params![
-            message,
-            school,
-            e.name,
-            e.gender,
-            e.birth,
-            e.title,
-            e.title_level,
-            e.phone,
-            e.email,
-            e.employer,
-            e.category
-        ])?;
+        st.execute(rusqlite::params_from_iter(expert_columns(message, Some(school), e)))?;
     }
     if !v.form_fields.is_empty() {
         let f = |k: &str| v.form_fields.get(k);
@@ -747,6 +729,30 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
         )?;
     }
     Ok(())
+}
+
+/// An expert's columns as `experts` (no school) and `summary_rows` (with one) store them.
+fn expert_columns<'a>(
+    message: i64,
+    school: Option<Option<&'a String>>,
+    e: &'a crate::verdict::Expert,
+) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
+    let mut out: Vec<Box<dyn rusqlite::ToSql + 'a>> = vec![Box::new(message)];
+    if let Some(s) = school {
+        out.push(Box::new(s));
+    }
+    out.extend([
+        Box::new(&e.name) as Box<dyn rusqlite::ToSql>,
+        Box::new(&e.gender),
+        Box::new(&e.birth),
+        Box::new(&e.title),
+        Box::new(&e.title_level),
+        Box::new(&e.phone),
+        Box::new(&e.email),
+        Box::new(&e.employer),
+        Box::new(&e.category),
+    ]);
+    out
 }
 
 /// At most this many 附件3 rows are stored per mail.

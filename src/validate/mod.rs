@@ -166,11 +166,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     let mut attachment_errors = Vec::new();
     let unsupported = extracted.iter().any(|e| matches!(e.content, Content::Archive(ArchiveState::Unsupported(_))));
     for req in &kind.requires {
-        let wanted = match req {
-            Requirement::Form => Role::Form,
-            Requirement::Scan => Role::Scan,
-            Requirement::Report => Role::Report,
-        };
+        let wanted = required_role(req);
         let present =
             extracted.iter().zip(&roles).any(|(e, r)| *r == wanted && !matches!(e.content, Content::Unreadable(_)));
         if present {
@@ -178,12 +174,7 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
         }
         let unreadable =
             extracted.iter().zip(&roles).any(|(e, r)| *r == wanted && matches!(e.content, Content::Unreadable(_)));
-        attachment_errors.push(match (unreadable, req) {
-            (true, _) => ErrorCode::UnreadableAttachment,
-            (false, Requirement::Form) => ErrorCode::MissingForm,
-            (false, Requirement::Scan) => ErrorCode::MissingScan,
-            (false, Requirement::Report) => ErrorCode::MissingReport,
-        });
+        attachment_errors.push(missing(req, unreadable));
     }
     attachment_errors.dedup();
 
@@ -281,6 +272,26 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     v.errors = errors;
     v.warnings = warnings;
     v
+}
+
+/// The role an attachment must play to meet a requirement.
+pub fn required_role(req: &Requirement) -> Role {
+    match req {
+        Requirement::Form => Role::Form,
+        Requirement::Scan => Role::Scan,
+        Requirement::Report => Role::Report,
+    }
+}
+
+/// The error for a requirement no readable attachment meets: `unreadable_attachment` when
+/// one was there but could not be read, else the `missing_*` code.
+pub fn missing(req: &Requirement, unreadable: bool) -> ErrorCode {
+    match (unreadable, req) {
+        (true, _) => ErrorCode::UnreadableAttachment,
+        (false, Requirement::Form) => ErrorCode::MissingForm,
+        (false, Requirement::Scan) => ErrorCode::MissingScan,
+        (false, Requirement::Report) => ErrorCode::MissingReport,
+    }
 }
 
 /// Adds a warning found outside the message itself (submission history), with its reason.
