@@ -1,5 +1,6 @@
 //! `/`: the digest, live — the same `Digest::compute` as `mail-intake digest --text`, for
-//! today in the digest's zone — with links into everything it counts.
+//! today in the digest's zone — with links into everything it counts (long lists of mails
+//! show their first 30 and link to the full list).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use minijinja::context;
 use super::super::App;
 use super::super::auth::Session;
 use super::super::render::PageError;
-use crate::digest::{self, Digest};
+use crate::digest::Digest;
 
 /// `GET /`.
 pub async fn page(State(app): State<Arc<App>>, Extension(s): Extension<Session>) -> Result<Response, PageError> {
@@ -21,6 +22,5 @@ pub async fn page(State(app): State<Arc<App>>, Extension(s): Extension<Session>)
         Digest::compute(c, &app.rules, date, Utc::now()).map_err(|e| PageError::Internal(e.to_string()))
     })
     .await?;
-    let text = digest::render_text(&d).map_err(|e| PageError::Internal(e.to_string()))?;
-    super::render(&app, &s, "overview", "overview.html", context! { title => "概览", d => super::v(d), text })
+    super::render(&app, &s, "overview", "overview.html", context! { title => "概览", d => super::v(d) })
 }
