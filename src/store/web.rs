@@ -35,13 +35,25 @@ pub fn mail_page(conn: &Connection, view: MailView, offset: u64, limit: u64) -> 
         [],
         |r| r.get(0),
     )?;
-    let sql = format!(
-        "{SELECT}{clause} ORDER BY CASE WHEN m.state != 'judged' THEN 0 WHEN v.decision = 'hold' THEN 1 ELSE 2 END, m.id DESC
-         LIMIT ?1 OFFSET ?2"
-    );
-    let mut st = conn.prepare(&sql)?;
-    let rows = st.query_map(params![limit as i64, offset as i64], row)?;
-    Ok((rows.collect::<std::result::Result<_, _>>()?, total.max(0) as u64))
+    // The page's ids first (no per-row subqueries while sorting), then their rows.
+    let ids: Vec<i64> = {
+        let sql = format!(
+            "SELECT m.id FROM messages m LEFT JOIN verdicts v ON v.message = m.id{clause}
+             ORDER BY CASE WHEN m.state != 'judged' THEN 0 WHEN v.decision = 'hold' THEN 1 ELSE 2 END, m.id DESC
+             LIMIT ?1 OFFSET ?2"
+        );
+        let mut st = conn.prepare(&sql)?;
+        st.query_map(params![limit as i64, offset as i64], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?
+    };
+    if ids.is_empty() {
+        return Ok((Vec::new(), total.max(0) as u64));
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let mut st = conn.prepare(&format!("{SELECT} WHERE m.id IN ({list})"))?;
+    let mut found: Vec<MessageRow> = st.query_map([], row)?.collect::<std::result::Result<_, _>>()?;
+    found.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
+    let rows = found;
+    Ok((rows, total.max(0) as u64))
 }
 
 /// Counts for the mail list's tabs: (all, hold, failed or waiting).
