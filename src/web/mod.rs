@@ -59,6 +59,8 @@ pub struct App {
     pub(crate) limiter: auth::Limiter,
     /// How the configuration is named in hints (`mail-intake … -c CONFIG`).
     pub(crate) config_hint: String,
+    /// The overview's last digest (see `pages::overview`).
+    pub(crate) overview: pages::overview::Cached,
     /// At most this many exports or attachment downloads are prepared at once (memory).
     pub(crate) heavy: Semaphore,
 }
@@ -79,6 +81,7 @@ impl App {
             sessions,
             limiter: auth::Limiter::default(),
             config_hint,
+            overview: Default::default(),
             heavy: Semaphore::new(2),
         }))
     }
