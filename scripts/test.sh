@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of mail-intake: unit tests, the labelled samples and the corpus (when
+# Runs every check and test of mail-intake: rustfmt and clippy (-D warnings), unit tests, the labelled samples and the corpus (when
 # ../shared is present), and the integration tests against a real Dovecot and Postfix
 # started on loopback by scripts/mailserver/start.sh.
 #
@@ -15,4 +15,9 @@ if ! command -v dovecot >/dev/null 2>&1 || ! [ -x /usr/sbin/postfix ]; then
     fi
 fi
 
+# The checks CI does not forgive: formatting and every clippy lint, before the tests.
+if [ "$#" = 0 ]; then
+    cargo fmt --check
+    cargo clippy --locked --all-targets -- -D warnings
+fi
 exec cargo test --locked "$@"

@@ -15,6 +15,8 @@ use serde::Deserialize;
 
 use crate::limits::Limits;
 
+pub mod presets;
+
 /// The commented example printed by `mail-intake default-config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../deploy/mail-intake.example.toml");
 
@@ -99,11 +101,16 @@ pub struct RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMailbox {
-    pub host: String,
-    #[serde(default = "d_imap_port")]
-    pub port: u16,
-    #[serde(default = "d_tls")]
-    pub tls: TlsMode,
+    /// A provider preset ([`presets::PRESETS`]) filling host, ports, TLS, `id`, the Sent
+    /// folder and `append_sent`; each may still be given here and then wins.
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
     #[serde(default)]
     pub ca_file: String,
     pub user: String,
@@ -118,13 +125,17 @@ pub struct RawMailbox {
     #[serde(default = "d_poll")]
     pub poll_interval: String,
     /// Send the IMAP ID command when offered (NetEase refuses SELECT without it).
-    #[serde(default = "d_true")]
-    pub id: bool,
-    /// Folder our replies are appended to.
-    #[serde(default = "d_sent")]
-    pub sent_folder: String,
-    #[serde(default = "d_true")]
-    pub append_sent: bool,
+    #[serde(default)]
+    pub id: Option<bool>,
+    /// Folder our replies are appended to, when the server flags none `\Sent`.
+    #[serde(default)]
+    pub sent_folder: Option<String>,
+    #[serde(default)]
+    pub append_sent: Option<bool>,
+    /// Each reply also goes to the office's own address (envelope only), so the server
+    /// files proof of acceptance in the office's mailbox. Default: on when `append_sent`.
+    #[serde(default)]
+    pub proof_copy: Option<bool>,
     /// Keyword set on every judged message.
     #[serde(default = "d_keyword")]
     pub keyword: String,
@@ -141,11 +152,13 @@ pub struct RawMaildir {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
-    pub host: String,
-    #[serde(default = "d_smtp_port")]
-    pub port: u16,
-    #[serde(default = "d_tls")]
-    pub tls: TlsMode,
+    /// Empty: the `[mailbox] provider` preset's.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
     #[serde(default)]
     pub ca_file: String,
     #[serde(default)]
@@ -404,9 +417,16 @@ pub struct ImapConfig {
     pub idle: bool,
     pub poll_interval: Duration,
     pub id: bool,
+    /// The Sent folder to use when the server flags none `\\Sent` (decoded, e.g. `已发送`).
     pub sent_folder: String,
+    /// Whether `sent_folder` was written in the file (not a preset's or the default).
+    pub sent_folder_configured: bool,
     pub append_sent: bool,
+    /// See [`RawMailbox::proof_copy`].
+    pub proof_copy: bool,
     pub keyword: String,
+    /// The provider preset named by `provider` (none for `custom`).
+    pub provider: Option<&'static presets::Preset>,
 }
 
 /// Where replies go.
@@ -570,6 +590,18 @@ impl Config {
         };
         let opt_path = |p: &str| (!p.is_empty()).then(|| abs(p));
 
+        // The provider preset, if any: it fills what the file leaves out, in [mailbox] and [smtp].
+        let preset = match raw.mailbox.as_ref().and_then(|m| m.provider.as_deref()) {
+            Some(name) if !presets::is_known(name) => {
+                problems.push(format!(
+                    "[mailbox] provider = \"{name}\" is not a known provider; use one of {} (custom: give host, port and tls yourself)",
+                    presets::names().join(", ")
+                ));
+                None
+            }
+            Some(name) => presets::find(name),
+            None => None,
+        };
         let source = match (raw.mailbox, raw.maildir) {
             (Some(_), Some(_)) => {
                 problems.push("give either [mailbox] (IMAP) or [maildir], not both".into());
@@ -580,10 +612,19 @@ impl Config {
                 None
             }
             (Some(m), None) => {
-                if m.tls == TlsMode::None && !is_loopback(&m.host) {
+                let host =
+                    m.host.clone().filter(|h| !h.trim().is_empty()).or_else(|| preset.map(|p| p.imap_host.to_string()));
+                let host = host.unwrap_or_else(|| {
+                    problems.push(
+                        "[mailbox] host is missing: set host, or provider = \"163\" (etc.) to use a preset".into(),
+                    );
+                    String::new()
+                });
+                let tls = m.tls.or(preset.map(|p| p.imap_tls)).unwrap_or_else(d_tls);
+                let port = m.port.or(preset.map(|p| p.imap_port)).unwrap_or_else(d_imap_port);
+                if tls == TlsMode::None && !is_loopback(&host) {
                     problems.push(format!(
-                        "[mailbox] tls = \"none\" is only allowed for loopback hosts, not {}; use tls or starttls",
-                        m.host
+                        "[mailbox] tls = \"none\" is only allowed for loopback hosts, not {host}; use tls or starttls"
                     ));
                 }
                 if m.user.is_empty() {
@@ -605,20 +646,39 @@ impl Config {
                 if m.keyword.is_empty() || m.keyword.contains(|c: char| c.is_whitespace() || "(){%*\"\\]".contains(c)) {
                     problems.push(format!("[mailbox] keyword \"{}\" is not a valid IMAP keyword", m.keyword));
                 }
+                for (key, name) in [("folder", Some(&m.folder)), ("sent_folder", m.sent_folder.as_ref())] {
+                    if let Some(name) = name
+                        && (name.trim().is_empty() || name.contains(['\r', '\n', '\0']))
+                    {
+                        problems.push(format!("[mailbox] {key} = {name:?} is not a folder name"));
+                    }
+                }
+                let sent_folder_configured = m.sent_folder.is_some();
+                let sent_folder = m
+                    .sent_folder
+                    .as_deref()
+                    .map(crate::intake::mutf7::from_config)
+                    .or_else(|| preset.map(|p| p.sent_names[0].to_string()))
+                    .unwrap_or_else(d_sent);
+                let append_sent =
+                    m.append_sent.unwrap_or(!preset.is_some_and(|p| p.files_sent == presets::SentFiling::Always));
                 Some(SourceConfig::Imap(ImapConfig {
                     poll_interval: dur(&m.poll_interval, "[mailbox] poll_interval", &mut problems),
-                    host: m.host,
-                    port: m.port,
-                    tls: m.tls,
+                    host,
+                    port,
+                    tls,
                     ca_file: opt_path(&m.ca_file),
                     user: m.user,
                     password,
-                    folder: m.folder,
+                    folder: crate::intake::mutf7::from_config(&m.folder),
                     idle: m.idle,
-                    id: m.id,
-                    sent_folder: m.sent_folder,
-                    append_sent: m.append_sent,
+                    id: m.id.unwrap_or(true),
+                    sent_folder,
+                    sent_folder_configured,
+                    append_sent,
+                    proof_copy: m.proof_copy.unwrap_or(append_sent),
                     keyword: m.keyword,
+                    provider: preset,
                 }))
             }
             (None, Some(d)) => Some(SourceConfig::Maildir { path: abs(&d.path), sent_folder: d.sent_folder }),
@@ -634,8 +694,16 @@ impl Config {
                 None
             }
             (Some(s), None) => {
-                if s.tls == TlsMode::None && !is_loopback(&s.host) {
-                    problems.push(format!("[smtp] tls = \"none\" is only allowed for loopback hosts, not {}", s.host));
+                let host =
+                    s.host.clone().filter(|h| !h.trim().is_empty()).or_else(|| preset.map(|p| p.smtp_host.to_string()));
+                let host = host.unwrap_or_else(|| {
+                    problems.push("[smtp] host is missing: set host, or [mailbox] provider to use a preset".into());
+                    String::new()
+                });
+                let tls = s.tls.or(preset.map(|p| p.smtp_tls)).unwrap_or_else(d_tls);
+                let port = s.port.or(preset.map(|p| p.smtp_port)).unwrap_or_else(d_smtp_port);
+                if tls == TlsMode::None && !is_loopback(&host) {
+                    problems.push(format!("[smtp] tls = \"none\" is only allowed for loopback hosts, not {host}"));
                 }
                 if s.from.parse::<lettre::message::Mailbox>().is_err() {
                     problems.push(format!(
@@ -647,9 +715,9 @@ impl Config {
                     secret(&s.password, &s.password_file, "MAIL_INTAKE_SMTP_PASSWORD", base, "[smtp]", &mut problems);
                 Some(TransportConfig::Smtp(SmtpConfig {
                     timeout: dur(&s.timeout, "[smtp] timeout", &mut problems),
-                    host: s.host,
-                    port: s.port,
-                    tls: s.tls,
+                    host,
+                    port,
+                    tls,
                     ca_file: opt_path(&s.ca_file),
                     user: s.user,
                     password,
@@ -834,6 +902,43 @@ mod tests {
         assert_eq!(imap.port, 993);
         assert_eq!(format!("{:?}", imap.password), "***");
         assert_eq!(cfg.store_path, PathBuf::from("/etc/mail-intake/var/mail-intake.sqlite3"));
+    }
+
+    #[test]
+    fn every_provider_preset_gives_a_ready_file() {
+        for p in presets::PRESETS {
+            let text = presets::config_file(DEFAULT_CONFIG, p).replace("password = \"\"", "password = \"x\"");
+            let cfg = Config::from_str(&text, Path::new("/etc/mail-intake"), p.name)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", p.name));
+            let SourceConfig::Imap(imap) = &cfg.source else { panic!("imap") };
+            assert_eq!((imap.host.as_str(), imap.port, imap.tls), (p.imap_host, p.imap_port, p.imap_tls), "{}", p.name);
+            assert!(imap.id, "{}", p.name);
+            assert_eq!(imap.sent_folder, p.sent_names[0], "{}", p.name);
+            assert!(!imap.sent_folder_configured, "{}: the preset's name, not the office's", p.name);
+            assert_eq!(imap.append_sent, p.files_sent != presets::SentFiling::Always, "{}", p.name);
+            assert_eq!(imap.proof_copy, imap.append_sent, "{}", p.name);
+            let TransportConfig::Smtp(smtp) = &cfg.transport else { panic!("smtp") };
+            assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), (p.smtp_host, p.smtp_port, p.smtp_tls), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn a_preset_is_overridable_and_an_unknown_provider_is_refused() {
+        let text = "[mailbox]\nprovider = \"163\"\nhost = \"127.0.0.1\"\nport = 1143\ntls = \"none\"\nuser = \"o@163.com\"\npassword = \"x\"\nsent_folder = \"我的已发送\"\n[smtp]\nfrom = \"o@163.com\"\nport = 25\n";
+        let cfg = Config::from_str(text, Path::new("."), "t").expect("valid");
+        let SourceConfig::Imap(imap) = &cfg.source else { panic!("imap") };
+        assert_eq!((imap.host.as_str(), imap.port, imap.tls), ("127.0.0.1", 1143, TlsMode::None));
+        assert_eq!((imap.sent_folder.as_str(), imap.sent_folder_configured), ("我的已发送", true));
+        assert!(imap.provider.is_some_and(|p| p.needs_id));
+        let TransportConfig::Smtp(smtp) = &cfg.transport else { panic!("smtp") };
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("smtp.163.com", 25, TlsMode::Tls));
+
+        let bad = text.replace("\"163\"", "\"hotmail\"");
+        let Err(ConfigError::Invalid(p)) = Config::from_str(&bad, Path::new("."), "t") else { panic!("invalid") };
+        assert!(p.join("\n").contains("not a known provider"), "{p:?}");
+        let none = "[mailbox]\nuser = \"o\"\npassword = \"x\"\n[outbox_dir]\npath = \"o\"\nfrom = \"o@x.cn\"\n";
+        let Err(ConfigError::Invalid(p)) = Config::from_str(none, Path::new("."), "t") else { panic!("invalid") };
+        assert!(p.join("\n").contains("host is missing"), "{p:?}");
     }
 
     #[test]

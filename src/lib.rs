@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod digest;
 pub mod export;
 pub mod extract;
+pub mod health;
 pub mod intake;
 pub mod limits;
 pub mod logging;

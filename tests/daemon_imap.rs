@@ -78,9 +78,15 @@ fn submissions_get_exactly_one_reply_and_automatic_mail_none() {
     let mut imap = server.imap_login(OFFICE);
     imap.command("SELECT INBOX");
     let flags = imap.command("FETCH 1:* (FLAGS)");
-    let marked = flags.lines.iter().filter(|l| l.contains("$MailIntake")).count();
+    // Each reply also reached the office's INBOX as its proof of acceptance (proof_copy,
+    // on by default with append_sent): flagged read with its own keyword, never judged.
+    let (proofs, mail): (Vec<&String>, Vec<&String>) =
+        flags.lines.iter().filter(|l| l.contains("FETCH")).partition(|l| l.contains("$MailIntakeSent"));
+    assert_eq!(proofs.len(), 2, "one proof copy per reply: {:?}", flags.lines);
+    assert!(proofs.iter().all(|l| l.contains("\\Seen")), "proof copies are flagged read: {proofs:?}");
+    let marked = mail.iter().filter(|l| l.contains("$MailIntake")).count();
     assert_eq!(marked, 5, "every judged message carries the keyword: {:?}", flags.lines);
-    assert!(flags.lines.iter().all(|l| !l.contains("\\Seen")), "the daemon never sets \\Seen: {:?}", flags.lines);
+    assert!(mail.iter().all(|l| !l.contains("\\Seen")), "the daemon never sets \\Seen on mail: {:?}", flags.lines);
     imap.logout();
 
     let status = daemon.stop();

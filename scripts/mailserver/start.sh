@@ -25,6 +25,12 @@
 #   MAIL_AUTOCREATE folders created (and subscribed) for every user on first login, with their
 #                   SPECIAL-USE flag when the name is Sent/Drafts/Trash/Junk/Archive
 #                   (default "Sent"; set to "" to make the client CREATE them itself)
+#   MAIL_FOLDERS    instead of MAIL_AUTOCREATE: "name[=FLAG];name[=FLAG];..." where FLAG is a
+#                   SPECIAL-USE flag such as \Sent (names may hold spaces and any UTF-8, e.g.
+#                   "已发送=\Sent;草稿箱=\Drafts;已删除=\Trash"), each created and subscribed on
+#                   first login, with its flag
+#   IMAP_CAPABILITY if set, Dovecot's imap_capability (the full list the server advertises,
+#                   e.g. to hide IDLE or SPECIAL-USE from the client)
 #   SENT_COPY       "addr ..." : mail those users send through Postfix is also delivered into
 #                   their own Sent folder (as QQ/163 do with "SMTP发信后保存到服务器"): a
 #                   server-side copy made at acceptance, which the daemon uses to tell whether
@@ -242,6 +248,21 @@ chmod 644 "$D"/dovecot/users      # read by the auth process (user dovecot)
 # Any client may also CREATE folders (Maildir++: $home/Maildir/.<name>); IMAP keywords are
 # stored per mailbox in dovecot-keywords (Maildir allows 26 per mailbox).
 folders=""
+if [ -n "${MAIL_FOLDERS:-}" ]; then
+    IFS=';' read -r -a entries <<< "$MAIL_FOLDERS"
+    for e in "${entries[@]}"; do
+        [ -n "$e" ] || continue
+        name=${e%%=*}; su=""
+        case $e in *=*) su="special_use = ${e#*=}";; esac
+        name=${name//\\/\\\\}; name=${name//\"/\\\"}
+        folders="$folders  mailbox \"$name\" {
+    auto = subscribe
+    $su
+  }
+"
+    done
+    MAIL_AUTOCREATE=""
+fi
 for f in ${MAIL_AUTOCREATE-Sent}; do
     case $f in Sent|Drafts|Trash|Junk|Archive) su="special_use = \\$f";; *) su="";; esac
     folders="$folders  mailbox $f {
@@ -275,6 +296,7 @@ first_valid_uid = 1
 mail_max_userip_connections = 100
 # IDLE is on by default (CAPABILITY lists it); this is only the fallback without inotify
 mailbox_idle_check_interval = 1 secs
+${IMAP_CAPABILITY:+imap_capability = $IMAP_CAPABILITY}
 # user+Folder@domain delivers into Folder (used by SENT_COPY)
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = yes

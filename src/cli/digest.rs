@@ -38,19 +38,26 @@ pub fn run(
         let runtime =
             tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
         let outcome = runtime.block_on(digest::send_by_hand(&cfg, &rules, date))?;
-        match outcome {
+        return Ok(match outcome {
             Outcome::Sent { message_id, response } => {
-                println!("sent the digest for {date} to {} ({message_id}): {response}", cfg.digest.to.join(", "))
+                println!("sent the digest for {date} to {} ({message_id}): {response}", cfg.digest.to.join(", "));
+                ExitCode::SUCCESS
             }
             Outcome::AlreadySent { at } => {
-                println!("the digest for {date} was already sent ({at}); nothing sent")
+                println!("the digest for {date} was already sent ({at}); nothing sent");
+                ExitCode::SUCCESS
             }
             Outcome::InProgress => {
-                println!("the digest for {date} is being sent by another process right now; nothing sent")
+                println!("the digest for {date} is being sent by another process right now; nothing sent");
+                ExitCode::SUCCESS
             }
-            Outcome::Failed { error } => println!("the digest for {date} was refused: {error}"),
-        }
-        return Ok(ExitCode::SUCCESS);
+            Outcome::Failed { error } => {
+                eprintln!(
+                    "error: the digest for {date} was refused: {error}\n(check [digest] to and the SMTP settings; `mail-intake digest --send` tries again)"
+                );
+                ExitCode::from(1)
+            }
+        });
     }
     let store = Store::open(&cfg.store_path)?;
     let d = store.with(|c| Ok(Digest::compute(c, &rules, date, Utc::now())))??;

@@ -12,6 +12,7 @@ mod digest;
 mod register;
 mod reparse;
 mod run;
+mod status;
 mod table;
 mod web;
 
@@ -63,8 +64,12 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Print a commented example configuration.
-    DefaultConfig,
+    /// Print a commented example configuration (ready for a provider with --provider).
+    DefaultConfig {
+        /// exmail | qq | 163 | 126 | yeah | aliyun | outlook | gmail | custom
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
+    },
     /// List messages in the register.
     List {
         #[arg(long, short = 'c', value_name = "FILE")]
@@ -177,6 +182,13 @@ pub enum Command {
         #[arg(long)]
         text: bool,
     },
+    /// Is the daemon doing its job? Exit 0 healthy, 1 degraded, 2 down.
+    Status {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with a configuration file.
     Config {
         #[command(subcommand)]
@@ -256,6 +268,10 @@ pub enum ConfigCommand {
     Check {
         #[arg(long, short = 'c', value_name = "FILE")]
         config: PathBuf,
+        /// Also log in to the mailbox: list its folders, say which it reads and which it
+        /// uses as Sent (and why), and whether the provider files SMTP-sent mail itself.
+        #[arg(long)]
+        connect: bool,
     },
 }
 
@@ -278,7 +294,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::bail!("give the configuration (`mail-intake web -c FILE`) or `mail-intake web hash-password`")
         }
         Command::Run { config, once } => run::run(&config, once),
-        Command::DefaultConfig => Ok(run::default_config()),
+        Command::DefaultConfig { provider } => run::default_config(provider.as_deref()),
         Command::List { config, filter, json } => admin::list(&config, &filter, json),
         Command::Show { config, id, json } => admin::show(&config, id, json),
         Command::Reparse { config, id, failed, all, reply, json } => {
@@ -291,8 +307,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             register::dossiers(&config, kind, school, state.as_deref(), json)
         }
         Command::Schools { config, json } => register::schools(&config, json),
+        Command::Status { config, json } => status::run(&config, json),
         Command::Digest { config, date, send, html, text } => digest::run(&config, date, send, html, text),
-        Command::Config { command: ConfigCommand::Check { config } } => run::config_check(&config),
+        Command::Config { command: ConfigCommand::Check { config, connect } } => run::config_check(&config, connect),
         Command::Check { json, rules, jobs, files } => {
             let rules = load_rules(rules.as_deref())?;
             check::run(&rules, &files, json, jobs)

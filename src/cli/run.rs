@@ -77,14 +77,22 @@ pub(crate) async fn wait_for_signal() {
     }
 }
 
-/// Prints the commented example configuration.
-pub fn default_config() -> ExitCode {
-    print!("{DEFAULT_CONFIG}");
-    ExitCode::SUCCESS
+/// Prints the commented example configuration; with a provider, ready for it.
+pub fn default_config(provider: Option<&str>) -> anyhow::Result<ExitCode> {
+    use crate::config::presets;
+    match provider {
+        None => print!("{DEFAULT_CONFIG}"),
+        Some(name) if name.trim().eq_ignore_ascii_case("custom") => print!("{DEFAULT_CONFIG}"),
+        Some(name) => match presets::find(name) {
+            Some(p) => print!("{}", presets::config_file(DEFAULT_CONFIG, p)),
+            None => anyhow::bail!("unknown provider \"{name}\"; use one of {}", presets::names().join(", ")),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Validates a configuration file; prints every problem.
-pub fn config_check(config: &Path) -> anyhow::Result<ExitCode> {
+pub fn config_check(config: &Path, connect: bool) -> anyhow::Result<ExitCode> {
     match Config::load(config) {
         Ok(cfg) => {
             let source = match &cfg.source {
@@ -105,6 +113,9 @@ pub fn config_check(config: &Path) -> anyhow::Result<ExitCode> {
                 config.display(),
                 cfg.store_path.display()
             );
+            if connect {
+                return connect_check(&cfg);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(crate::config::ConfigError::Invalid(problems)) => {
@@ -115,5 +126,26 @@ pub fn config_check(config: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(anyhow::Error::new(e)),
+    }
+}
+
+/// `config check --connect`: logs in and reports folders, the Sent folder and why.
+fn connect_check(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let crate::config::SourceConfig::Imap(imap) = &cfg.source else {
+        println!("  (a Maildir source: nothing to connect to)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let smtp = matches!(cfg.transport, crate::config::TransportConfig::Smtp(_));
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    match runtime.block_on(crate::intake::probe::report(imap, cfg.daemon.io_timeout, smtp)) {
+        Ok(report) => {
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("  CANNOT CONNECT: {e}");
+            Ok(ExitCode::from(1))
+        }
     }
 }

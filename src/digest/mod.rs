@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::daemon::SentStore;
+use crate::intake::sent::SentStore;
 use crate::reply::transport::{SendError, Transport};
 use crate::rules::Rules;
 use crate::store::query::{self, Filter, MessageRow};
@@ -210,6 +210,9 @@ pub struct Digest {
     pub held: Vec<MessageLine>,
     pub failed: Vec<MessageLine>,
     pub bounced: Vec<MessageLine>,
+    /// Receipts held back by `[reply] max_per_sender_per_day`, still unsent (release one with
+    /// `mail-intake reply -c FILE ID --resend`).
+    pub held_by_cap: Vec<MessageLine>,
     /// The latest kind deadline (office date).
     pub deadline: Option<String>,
     /// Whole days from the digest's date to the deadline: 0 on the day, negative after.
@@ -312,6 +315,25 @@ fn line(m: &MessageRow, tz: Tz, note: String) -> MessageLine {
         subject: if m.subject.is_empty() { "（无主题）".into() } else { m.subject.clone() },
         note,
     }
+}
+
+/// Replies the per-sender daily cap suppressed that nobody released yet (the cap's reason
+/// reads "more than N automatic replies to ADDR in 24 hours", see `reply::plan`).
+fn held_by_cap(conn: &rusqlite::Connection, tz: Tz) -> Result<Vec<MessageLine>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT r.message, r.recipient, r.subject, r.created_at FROM replies r
+         WHERE r.state = 'suppressed' AND r.reason LIKE 'more than % automatic replies to %' ORDER BY r.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(MessageLine {
+            id: r.get(0)?,
+            sender: r.get(1)?,
+            subject: r.get(2)?,
+            arrived: local(r.get::<_, Option<String>>(3)?.as_deref(), tz, "%m-%d %H:%M"),
+            note: String::new(),
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 impl Digest {
@@ -453,6 +475,8 @@ impl Digest {
             .collect();
 
         let (submissions, listed_not_received, off_roster, shared_experts) = submission_facts(conn, rules)?;
+        let held_by_cap = held_by_cap(conn, tz)?;
+
         let deadline = rules.kinds.iter().map(|k| k.deadline).max().map(|d| d.with_timezone(&tz).date_naive());
         Ok(Digest {
             date: date.to_string(),
@@ -481,6 +505,7 @@ impl Digest {
             held,
             failed,
             bounced,
+            held_by_cap,
             deadline: deadline.map(|d| d.to_string()),
             days_to_deadline: deadline.map(|d| (d - date).num_days()),
             attachment: None,
@@ -886,7 +911,7 @@ pub(crate) async fn send_once(
 pub async fn send_by_hand(cfg: &Config, rules: &Rules, date: NaiveDate) -> Result<Outcome, DigestError> {
     let store = Store::open(&cfg.store_path)?;
     let transport = Transport::build(&cfg.transport)?;
-    let mut sent = crate::daemon::sent_folder(cfg);
+    let mut sent = crate::intake::sent::sent_folder(cfg);
     send_once(&store, cfg, rules, date, &transport, &mut sent, true).await
 }
 

@@ -464,7 +464,7 @@ async fn sent_once_per_day_even_when_asked_twice_and_after_a_crash() {
     let rules = Rules::embedded();
     let store = Store::open(&cfg.store_path).unwrap();
     let transport = Transport::build(&cfg.transport).unwrap();
-    let mut sent = crate::daemon::sent_folder(&cfg);
+    let mut sent = crate::intake::sent::sent_folder(&cfg);
     let day = date("2023-03-20");
     let first = send_once(&store, &cfg, &rules, day, &transport, &mut sent, false).await.unwrap();
     assert!(matches!(first, Outcome::Sent { .. }), "{first:?}");
@@ -499,4 +499,40 @@ async fn sent_once_per_day_even_when_asked_twice_and_after_a_crash() {
         Outcome::AlreadySent { .. }
     ));
     assert_eq!(eml_count(&outbox), 2);
+}
+
+#[test]
+fn receipts_held_back_by_the_per_sender_cap_are_listed_until_released() {
+    let rules = Rules::embedded();
+    let mut f = Fixture::new();
+    let id = f.stored();
+    let v = verdict(&mail(Decision::Acknowledge, EXPERT_KIND, "昆明学院"));
+    let capped = NewReply {
+        kind: "acknowledge".into(),
+        recipient: "jwc@school.example.cn".into(),
+        subject: "回执：专家推荐+昆明学院+张三".into(),
+        reply_message_id: "<reply.cap@example.edu.cn>".into(),
+        raw: b"x".to_vec(),
+        state: "suppressed".into(),
+        reason: Some("more than 20 automatic replies to jwc@school.example.cn in 24 hours".into()),
+    };
+    f.store.with(|c| Store::save_verdict(c, id, &v, Some(&capped))).unwrap();
+    let d = compute(&f, &rules, "2023-03-20");
+    assert_eq!(d.held_by_cap.len(), 1);
+    assert_eq!((d.held_by_cap[0].id, d.held_by_cap[0].sender.as_str()), (id, "jwc@school.example.cn"));
+    let text = render_text(&d).unwrap();
+    assert!(text.contains("九、回执未发（超出每个发件人每日回复上限）：1 封"), "{text}");
+    assert!(text.contains("--resend"), "{text}");
+    assert!(render_html(&d).unwrap().contains("回执：专家推荐+昆明学院+张三"));
+    // Released (`reply --resend` puts it back to pending): no longer listed.
+    f.store
+        .with(|c| {
+            c.execute(
+                "UPDATE replies SET state = 'pending' WHERE reply_message_id = '<reply.cap@example.edu.cn>'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(compute(&f, &rules, "2023-03-20").held_by_cap.is_empty());
 }

@@ -1,8 +1,13 @@
 //! Where mail comes from: an IMAP mailbox (the real thing) or a Maildir (the embedded
 //! default, Dovecot-compatible), behind one interface the daemon drives.
 
+pub mod folders;
 pub mod imap;
 pub mod maildir;
+pub mod mutf7;
+pub mod probe;
+pub mod proof;
+pub mod sent;
 
 use std::time::Duration;
 
@@ -56,6 +61,29 @@ impl Source {
         match self {
             Source::Imap(s) => s.connect().await,
             Source::Maildir(s) => s.connect(),
+        }
+    }
+
+    /// The live session's folder, or a new session (one login per connection, not per poll).
+    pub async fn ensure_connected(&mut self) -> Result<MailboxInfo, IntakeError> {
+        match self {
+            Source::Imap(s) => s.ensure_connected().await,
+            Source::Maildir(s) => s.connect(),
+        }
+    }
+
+    /// Drops a failed session without a goodbye.
+    pub fn disconnect(&mut self) {
+        if let Source::Imap(s) = self {
+            s.disconnect();
+        }
+    }
+
+    /// Flags proof copies of our replies `\Seen` with [`proof::PROOF_KEYWORD`].
+    pub async fn flag_proof(&mut self, uids: &[u32]) -> Result<(), IntakeError> {
+        match self {
+            Source::Imap(s) => s.flag_proof(uids, proof::PROOF_KEYWORD).await,
+            Source::Maildir(_) => Ok(()),
         }
     }
 

@@ -411,6 +411,26 @@ impl Store {
         Store::reply_rows(conn, "message = ?1", [message])
     }
 
+    /// The reply (id, state, last error) whose Message-ID this is.
+    pub fn reply_by_message_id(conn: &Connection, message_id: &str) -> Result<Option<(i64, String, Option<String>)>> {
+        Ok(conn
+            .query_row("SELECT id, state, last_error FROM replies WHERE reply_message_id = ?1", [message_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?)
+    }
+
+    /// Moves a folder's cursor past a UID that is deliberately not stored (the proof copy of
+    /// one of our own replies).
+    pub fn skip_uid(conn: &Connection, account: &str, folder: &str, uidvalidity: u32, uid: u32) -> Result<()> {
+        conn.execute(
+            "INSERT INTO cursors (account, folder, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account, folder, uidvalidity) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at",
+            params![account, folder, uidvalidity, uid, now()],
+        )?;
+        Ok(())
+    }
+
     /// Commits the intent to send (before the SMTP exchange).
     pub fn begin_send(conn: &Connection, id: i64) -> Result<()> {
         conn.execute(

@@ -37,7 +37,7 @@ pub fn script(name: &str) -> PathBuf {
 }
 
 /// True when running under CI (`CI` set to anything but empty, `0` or `false`).
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
@@ -99,7 +99,7 @@ impl MailServer {
     /// Starts an instance with the default users (office + 3 schools), or `MAIL_USERS` from the
     /// environment. Panics when it cannot start (see [`Self::start_or_skip`]).
     pub fn start() -> MailServer {
-        Self::start_inner(None, None)
+        Self::start_inner(None, None, &[])
     }
 
     /// [`Self::start_or_skip`], with Postfix also filing what the office sends into the
@@ -108,13 +108,29 @@ impl MailServer {
         if skip_without_servers(test) {
             return None;
         }
-        Some(Self::start_inner(None, Some(OFFICE.to_string())))
+        Some(Self::start_inner(None, Some(OFFICE.to_string()), &[]))
+    }
+
+    /// [`Self::start_or_skip`] with extra start.sh settings, e.g. `MAIL_FOLDERS` for a
+    /// provider's folder layout (`已发送=\\Sent;草稿箱=\\Drafts`) or `IMAP_CAPABILITY`.
+    pub fn start_with_env_or_skip(test: &str, env: &[(&str, &str)]) -> Option<MailServer> {
+        if skip_without_servers(test) {
+            return None;
+        }
+        Some(Self::start_inner(None, None, env))
+    }
+
+    /// Successful IMAP logins of `user` so far, from Dovecot's log (`imap-login: Info: Login: user=<…>`).
+    pub fn imap_logins(&self, user: &str) -> usize {
+        let log = fs::read_to_string(self.dir.join("dovecot/dovecot.log")).unwrap_or_default();
+        let needle = format!("user=<{user}>");
+        log.lines().filter(|l| l.contains("imap-login:") && l.contains(" Login: ") && l.contains(&needle)).count()
     }
 
     /// Starts an instance with these `(address, password)` mailboxes.
     pub fn start_with_users(users: &[(&str, &str)]) -> MailServer {
         let spec = users.iter().map(|(u, p)| format!("{u}:{p}")).collect::<Vec<_>>().join(" ");
-        Self::start_inner(Some(spec), None)
+        Self::start_inner(Some(spec), None, &[])
     }
 
     /// [`Self::start`], or `None` after a loud skip message when the servers cannot run here
@@ -126,7 +142,7 @@ impl MailServer {
         Some(Self::start())
     }
 
-    fn start_inner(users: Option<String>, sent_copy: Option<String>) -> MailServer {
+    fn start_inner(users: Option<String>, sent_copy: Option<String>, env: &[(&str, &str)]) -> MailServer {
         // `auto` checks that the ports are free but cannot reserve them: on a clash with a
         // concurrently starting instance start.sh fails cleanly, so try again.
         let mut last = String::new();
@@ -142,6 +158,7 @@ impl MailServer {
             if let Some(u) = &sent_copy {
                 cmd.env("SENT_COPY", u);
             }
+            cmd.envs(env.iter().copied());
             let out = cmd.output().expect("run scripts/mailserver/start.sh");
             if out.status.success() {
                 return Self::from_env_lines(&String::from_utf8_lossy(&out.stdout));

@@ -1,0 +1,212 @@
+//! The daemon: intake → store → judge → reply, forever (or once, with `--once`).
+//!
+//! Three tasks share the store:
+//! - **intake** connects to the mailbox, fetches every UID above the cursor in bounded
+//!   batches, stores each raw message *before anything else*, judges what is stored, saves
+//!   verdict + experts + planned reply in one transaction, marks the message with a keyword,
+//!   then waits (IDLE or poll) — reconnecting with capped exponential backoff on failure;
+//! - **outbox** sends due replies exactly once: the row is marked `sending` before the SMTP
+//!   exchange and `sent` right after acceptance; a row found in `sending` at start-up was
+//!   interrupted by a crash and is resolved by looking for its Message-ID in the Sent folder;
+//! - **digest** (when `[digest]` is on) sends the office's daily digest once per day at the
+//!   configured local time (see [`crate::digest`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::{Notify, watch};
+use tracing::{error, info, warn};
+
+use crate::config::{Config, TransportConfig};
+use crate::intake::sent::{SentStore, sent_folder};
+use crate::intake::{IntakeError, Source};
+use crate::register;
+use crate::reply::transport::{SendError, Transport};
+use crate::rules::Rules;
+use crate::store::{Store, StoreError};
+
+mod intake;
+mod judge;
+mod outbox;
+
+use intake::*;
+use judge::*;
+use outbox::*;
+
+/// Why the daemon stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error("cannot set up replies: {0}")]
+    Transport(#[from] crate::reply::transport::TransportError),
+}
+
+/// Test hook: `MAIL_INTAKE_FAILPOINT=<name>` aborts the process at that point, as a crash
+/// would (used by the crash tests; never set in production).
+pub fn failpoint(name: &str) {
+    if std::env::var("MAIL_INTAKE_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
+/// What a run did (for `--once`, the demo and tests).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub stored: u64,
+    pub judged: u64,
+    pub replies_sent: u64,
+}
+
+struct Shared {
+    cfg: Config,
+    rules: Rules,
+    store: Store,
+    outbox_wake: Notify,
+    reply_since: DateTime<Utc>,
+}
+
+/// Runs the daemon until `shutdown` turns true (or, with `once`, until the mailbox and the
+/// outbox are drained).
+pub async fn run(
+    cfg: Config,
+    rules: Rules,
+    once: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<RunSummary, DaemonError> {
+    let store = Store::open(&cfg.store_path)?;
+    rebuild_if_needed(&store, &rules, &cfg.limits)?;
+    let first_start = store.call(|c| Store::first_start(c)).await?;
+    // Unset: one day before the first start — a mailbox full of old mail is recorded without
+    // answering it, while mail that arrived just before the first start is still answered.
+    let reply_since = match cfg.reply.reply_since {
+        Some(d) => rules
+            .timezone
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(first_start),
+        None => first_start - chrono::Duration::days(1),
+    };
+    info!(store = %cfg.store_path.display(), reply_since = %reply_since, "mail-intake starting");
+    let transport = Transport::build(&cfg.transport)?;
+    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake: Notify::new(), reply_since });
+
+    let mut summary = RunSummary::default();
+    if once {
+        let mut source = Source::new(&shared.cfg.source, &shared.cfg.daemon);
+        let (stored, judged) = intake_round(&shared, &mut source).await?;
+        source.logout().await;
+        summary.stored = stored;
+        summary.judged = judged;
+        let mut sent_folder = sent_folder(&shared.cfg);
+        // Interrupted sends younger than sent_check_delay: wait until they can be judged.
+        if let Some(oldest) = shared.store.call(|c| Store::oldest_sending(c)).await? {
+            let due = oldest + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
+            if let Ok(wait) = (due - Utc::now()).to_std() {
+                info!(wait = ?wait, "waiting before checking an interrupted send in the Sent folder");
+                tokio::time::sleep(wait + Duration::from_millis(50)).await;
+            }
+        }
+        resolve_ambiguous(&shared, &mut sent_folder).await?;
+        summary.replies_sent = drain_outbox(&shared, &transport, &mut sent_folder, true).await?;
+        return Ok(summary);
+    }
+
+    let digest = shared.cfg.digest.enabled.then(|| {
+        let (shared, transport, shutdown) = (shared.clone(), transport.clone(), shutdown.clone());
+        tokio::spawn(async move { digest_loop(shared, transport, shutdown).await })
+    });
+    let alert_transport = transport.clone();
+    let outbox = {
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { outbox_loop(shared, transport, shutdown).await })
+    };
+    intake_loop(&shared, &alert_transport, &mut shutdown).await;
+    shared.outbox_wake.notify_one();
+    match outbox.await {
+        Ok(Ok(sent)) => summary.replies_sent = sent,
+        Ok(Err(e)) => error!(error = %e, "outbox stopped with an error"),
+        Err(e) => error!(error = %e, "outbox task failed"),
+    }
+    if let Some(digest) = digest
+        && let Err(e) = digest.await
+    {
+        error!(stage = "digest", error = %e, "digest task failed");
+    }
+    info!("mail-intake stopped");
+    Ok(summary)
+}
+
+/// A store made before submissions existed is re-bound once, in arrival order (no reply).
+pub fn rebuild_if_needed(store: &Store, rules: &Rules, limits: &crate::limits::Limits) -> Result<(), DaemonError> {
+    store.with(|c| {
+        if register::needs_rebuild(c)? {
+            info!(stage = "register", "binding the stored mails to submissions (first start after an upgrade)");
+            let n = register::rebuild(c, rules, limits, |id, _, v| {
+                info!(stage = "register", id, decision = v.decision.as_str(), dossier = ?v.submission.as_ref().map(|s| s.id), "re-bound");
+            })?;
+            info!(stage = "register", count = n, "every stored mail is bound to its submission");
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The daily digest: sleeps until the next `[digest] at` in its zone, sends that day's digest
+/// unless it was sent already (by an earlier run or by hand), and stops on shutdown. A start
+/// after `at` sends the day's digest at once; a temporary failure is retried every 5 minutes
+/// that day.
+async fn digest_loop(shared: Arc<Shared>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
+    const RETRY: Duration = Duration::from_secs(300);
+    const MAX_SLEEP: Duration = Duration::from_secs(3600);
+    let dc = shared.cfg.digest.clone();
+    let mut sent = sent_folder(&shared.cfg);
+    info!(stage = "digest", at = %dc.at, zone = %dc.timezone, to = ?dc.to, "daily digest scheduled");
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = Utc::now();
+        let (due, next) = crate::digest::schedule(now, dc.at, dc.timezone);
+        let mut wait = (next - now).to_std().unwrap_or(Duration::ZERO);
+        if let Some(date) = due {
+            // Not cancelled by a shutdown: a send is bounded by the transport's timeout, and
+            // finishing it saves a Sent-folder check at the next start.
+            let outcome =
+                crate::digest::send_once(&shared.store, &shared.cfg, &shared.rules, date, &transport, &mut sent, false)
+                    .await;
+            match outcome {
+                Ok(crate::digest::Outcome::Sent { message_id, .. }) => {
+                    info!(stage = "digest", %date, %message_id, "daily digest sent");
+                }
+                Ok(crate::digest::Outcome::AlreadySent { .. }) => {}
+                Ok(crate::digest::Outcome::InProgress) => {
+                    wait = wait.min(shared.cfg.reply.sent_check_delay + Duration::from_secs(1));
+                }
+                Ok(crate::digest::Outcome::Failed { .. }) => {}
+                Err(crate::digest::DigestError::Send(SendError::Permanent(e))) => {
+                    error!(stage = "digest", %date, error = %e, "ALERT: the daily digest was refused; not retried today (send it with `mail-intake digest --send`)");
+                }
+                Err(e) => {
+                    warn!(stage = "digest", %date, error = %e, retry_in = ?RETRY, "daily digest not sent; will retry");
+                    wait = wait.min(RETRY);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait.clamp(Duration::from_millis(50), MAX_SLEEP)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Whether a transport writes files (the embedded default).
+pub fn is_file_transport(cfg: &Config) -> bool {
+    matches!(cfg.transport, TransportConfig::Dir { .. })
+}
