@@ -95,6 +95,9 @@ fn every_route_needs_a_session_and_answers_with_the_right_status() {
     let page = c.get("/").text();
     assert!(page.contains(&format!("id=\"missing\">{missing}<")), "digest says {missing}");
     assert!(page.contains(&digest.lines().nth(3).unwrap().split('：').next().unwrap().to_string()));
+    let line = digest.lines().find(|l| l.contains("报送（同一学校")).expect("the digest counts submissions");
+    let complete = line.split("齐全 ").nth(1).unwrap().split('、').next().unwrap();
+    assert!(page.contains(&format!("齐全 <a href=\"/submissions?state=complete\">{complete}</a>")), "{line}");
 
     // Schools: the roster with statuses; a school's page; an unknown one is 404.
     let r = c.get("/schools");
