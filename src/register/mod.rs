@@ -303,7 +303,7 @@ fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Res
 /// name (category) its form gives.
 fn close_mistaken_keys(conn: &Connection, kind: &str, school: &str) -> Result<()> {
     let closable = [ErrorCode::NameMismatch.as_str(), ErrorCode::SubjectIncomplete.as_str()];
-    for mut d in dossiers::open_of_school(conn, kind, school)? {
+    for mut d in dossiers::mistaken_of_school(conn, kind, school)? {
         let only_key_errors = !d.errors.is_empty() && d.errors.iter().all(|e| closable.contains(&e.as_str()));
         let Some(name) = d.form_name.clone().filter(|n| *n != d.detail) else { continue };
         if !only_key_errors {
@@ -328,14 +328,16 @@ fn mark_same_expert_elsewhere(conn: &Connection, row: &DossierRow) -> Result<()>
         return Ok(());
     }
     let code = WarningCode::ExpertRecommendedByOtherSchool.as_str().to_string();
-    let same =
-        |o: &DossierRow| (row.birth.is_some() && o.birth == row.birth) || (row.phone.is_some() && o.phone == row.phone);
-    let mut found = false;
-    for mut other in dossiers::open_by_detail_elsewhere(conn, &row.kind, &row.detail, school)? {
-        if !same(&other) {
-            continue;
-        }
-        found = true;
+    let others = dossiers::same_person_elsewhere(
+        conn,
+        &row.kind,
+        &row.detail,
+        school,
+        row.birth.as_deref(),
+        row.phone.as_deref(),
+    )?;
+    let found = !others.is_empty();
+    for mut other in others {
         if !other.warnings.contains(&code) {
             other.warnings.push(code.clone());
             dossiers::save(conn, &other)?;

@@ -200,10 +200,13 @@ pub fn kind_answered_by_reply(conn: &Connection, ids: &[String]) -> Result<Optio
     Ok(answered(conn, ids)?.and_then(|(_, k)| k))
 }
 
-/// Open submissions of one school and kind (for closing mistaken keys).
-pub fn open_of_school(conn: &Connection, kind: &str, school: &str) -> Result<Vec<DossierRow>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM dossiers WHERE kind = ?1 AND school = ?2 AND state != 'superseded' ORDER BY id");
+/// Open submissions of one school and kind whose form names someone (something) other than
+/// their key, held back by errors: the candidates for closing a mistaken key.
+pub fn mistaken_of_school(conn: &Connection, kind: &str, school: &str) -> Result<Vec<DossierRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM dossiers WHERE kind = ?1 AND school = ?2 AND state = 'incomplete'
+           AND form_name IS NOT NULL AND form_name != detail ORDER BY id"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(params![kind, school], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -246,13 +249,22 @@ pub fn clear(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Open submissions of a kind with this detail (an expert's name) at other schools.
-pub fn open_by_detail_elsewhere(conn: &Connection, kind: &str, detail: &str, school: &str) -> Result<Vec<DossierRow>> {
+/// Open submissions of a kind at other schools for the same person: the same detail (the
+/// expert's name) and the same birth month or phone.
+pub fn same_person_elsewhere(
+    conn: &Connection,
+    kind: &str,
+    detail: &str,
+    school: &str,
+    birth: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Vec<DossierRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM dossiers WHERE kind = ?1 AND detail = ?2 AND school != ?3 AND state != 'superseded' ORDER BY id"
+        "SELECT {COLUMNS} FROM dossiers WHERE kind = ?1 AND detail = ?2 AND school != ?3 AND state != 'superseded'
+           AND ((?4 IS NOT NULL AND birth = ?4) OR (?5 IS NOT NULL AND phone = ?5)) ORDER BY id"
     );
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(params![kind, detail, school], row)?;
+    let rows = st.query_map(params![kind, detail, school, birth, phone], row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
