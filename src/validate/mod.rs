@@ -54,9 +54,8 @@ fn judge_inner(file: &str, raw: &[u8], rules: &Rules, opts: &JudgeOptions) -> Ve
     v.subject = mail.subject.clone();
     let arrived = opts.arrived.or(mail.received).or(mail.date);
     // To the second (a Maildir file's time has nanoseconds): the register and receipts show it so.
-    v.arrived = arrived.map(|a| {
-        a.with_timezone(&rules.timezone).fixed_offset().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-    });
+    v.arrived = arrived
+        .map(|a| a.with_timezone(&rules.timezone).fixed_offset().to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
 
     if mail.headers.is_empty() {
         v.reasons.push("无法读取邮件头，需人工处理".into());
