@@ -709,16 +709,17 @@ fn write_verdict(tx: &rusqlite::Transaction, message: i64, v: &Verdict) -> Resul
     {
         // A submission is represented by its latest mail (whose verdict is the submission's
         // as of that mail): the earlier ones, and those of submissions closed in favour of it,
-        // point at it. Held mail in its thread stays in the hold queue.
+        // point at it. Held mail in its thread stays in the hold queue. (`+decision`: the
+        // submission's index finds its few mails; the decision index would walk the register.)
         tx.prepare_cached(
             "UPDATE verdicts SET superseded_by = ?1 WHERE dossier = ?2 AND message != ?1
-               AND decision IN ('acknowledge', 'request_correction')",
+               AND +decision IN ('acknowledge', 'request_correction')",
         )?
         .execute(params![message, d])?;
         tx.prepare_cached(
             "UPDATE verdicts SET superseded_by = ?1
              WHERE dossier IN (SELECT id FROM dossiers WHERE superseded_by = ?2)
-               AND decision IN ('acknowledge', 'request_correction')",
+               AND +decision IN ('acknowledge', 'request_correction')",
         )?
         .execute(params![message, d])?;
     }
