@@ -94,6 +94,8 @@ pub struct RawConfig {
     pub limits: RawLimits,
     #[serde(default)]
     pub digest: RawDigest,
+    #[serde(default)]
+    pub web: crate::web::config::RawWeb,
 }
 
 #[derive(Debug, Deserialize)]
@@ -500,6 +502,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub limits: Limits,
     pub digest: DigestConfig,
+    /// `[web]`: the office's web view (off unless `listen` is set).
+    pub web: crate::web::config::WebConfig,
 }
 
 /// Parses `30s`, `5m`, `2h`, `1d`, `500ms` (a bare number is seconds).
@@ -783,6 +787,7 @@ impl Config {
         limits.max_judge_time = dur(&raw.limits.max_judge_time, "[limits] max_judge_time", &mut problems);
 
         let digest = digest_config(raw.digest, &mut problems);
+        let web = crate::web::config::WebConfig::validate(raw.web, base, &mut problems);
 
         // A relative rules folder is looked for beside this file, then in the working folder.
         let rules_dir = match opt_path(&raw.rules.dir) {
@@ -812,6 +817,7 @@ impl Config {
                 daemon,
                 limits,
                 digest,
+                web,
             }),
             _ => Err(ConfigError::Invalid(vec!["incomplete configuration".into()])),
         }

@@ -8,6 +8,7 @@
 //! [`validate`] — driven by the campaign's [`rules`]. [`validate::judge`] takes raw bytes and
 //! returns a [`verdict::Verdict`]; it does no IO and never panics outward.
 
+pub mod actions;
 pub mod classify;
 pub mod cli;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod store;
 pub mod text;
 pub mod validate;
 pub mod verdict;
+pub mod web;
 
 pub use rules::Rules;
 pub use validate::{JudgeOptions, judge};

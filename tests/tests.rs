@@ -23,3 +23,5 @@ mod samples;
 mod seals;
 mod security;
 mod submissions;
+mod web;
+mod web_browser;

@@ -13,13 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use super::table::{pad, width};
 use crate::config::Config;
 use crate::export::{self, attachments, sheets};
-use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
 use crate::store::query::{self, Filter, MessageRow};
 use crate::store::{Store, sha256_hex};
@@ -640,143 +639,25 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
     emit(&out)
 }
 
-/// The reason recorded on a reply suppressed by hand.
-pub const SUPPRESSED_BY_ADMIN: &str = "suppressed by an admin";
-/// The reason recorded on a reply queued again by hand (until it is sent).
-pub const RESENT_BY_ADMIN: &str = "re-send requested by an admin";
-
-/// `mail-intake reply --resend | --suppress`.
+/// `mail-intake reply --resend | --suppress`: the policy is [`crate::actions::reply`], shared
+/// with the web view.
 pub fn reply(config: &Path, id: i64, resend: bool, suppress: bool) -> anyhow::Result<ExitCode> {
     if resend == suppress {
         bail!("give exactly one of --resend or --suppress");
     }
     let admin = open(config)?;
-    let Some(m) = admin.store.with(|c| query::message(c, id))? else {
-        return refuse(&format!("there is no message #{id} in {}", admin.cfg.store_path.display()));
-    };
-    let replies = admin.store.with(|c| query::reply_details(c, id))?;
-    let states = || replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
-
-    if suppress {
-        let ids = admin.store.with(|c| query::suppress_pending(c, id, SUPPRESSED_BY_ADMIN))?;
-        if ids.is_empty() {
-            return refuse(&if replies.is_empty() {
-                format!("message #{id} has no reply to suppress")
-            } else {
-                format!(
-                    "message #{id} has no pending reply (its replies: {}); only a reply that has not gone out can be suppressed",
-                    states()
-                )
-            });
+    let action = if suppress { crate::actions::ReplyAction::Suppress } else { crate::actions::ReplyAction::Resend };
+    let hint = config.display().to_string();
+    match crate::actions::reply(&admin.cfg, &admin.rules, &admin.store, id, action, None, &hint) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
-        for r in replies.iter().filter(|r| ids.contains(&r.id)) {
-            println!(
-                "reply #{} ({}) to {} suppressed: it will not be sent (`mail-intake reply -c {} {id} --resend` queues it again)",
-                r.id,
-                r.kind,
-                printable(&r.recipient),
-                config.display()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
+        Err(crate::actions::ActionError::Refused(why)) => refuse(&why),
+        Err(e) => Err(anyhow::Error::new(e)),
     }
-
-    let decision = match m.decision.as_deref() {
-        None => {
-            return refuse(&format!(
-                "message #{id} has no verdict (state {}{}); judge it again with `mail-intake reparse -c {} {id}` first",
-                m.state,
-                m.error.as_deref().map(|e| format!(": {}", printable(e))).unwrap_or_default(),
-                config.display()
-            ));
-        }
-        Some(d @ ("hold" | "ignore")) => {
-            let why = if d == "hold" {
-                "is on hold (not a recognisable submission): it waits for a person and gets no automatic reply; answer it from the mailbox"
-            } else {
-                "is automatic mail (a bounce, an auto-reply, our own reply) and is never answered"
-            };
-            return refuse(&format!("message #{id} {why}"));
-        }
-        Some(d) => d.to_string(),
-    };
-    let later = format!(
-        "the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {} --once`)",
-        config.display()
-    );
-    if let Some(latest) = replies.last() {
-        if latest.state == "sending" {
-            return refuse(&format!(
-                "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {} {id}`)",
-                latest.id,
-                config.display()
-            ));
-        }
-        let office = admin.cfg.transport.from().parse::<lettre::message::Mailbox>().ok().map(|m| m.email.to_string());
-        if office.is_some_and(|o| o.eq_ignore_ascii_case(&latest.recipient)) {
-            return refuse(&format!(
-                "reply #{} would go to the office's own address {}; nothing queued",
-                latest.id,
-                printable(&latest.recipient)
-            ));
-        }
-        let changed = admin.store.with(|c| query::requeue_reply(c, latest.id, RESENT_BY_ADMIN))?;
-        if !changed {
-            return refuse(&format!("reply #{} started sending meanwhile; nothing changed", latest.id));
-        }
-        println!(
-            "reply #{} ({}) to {}: {} → pending, attempts reset; {later}",
-            latest.id,
-            latest.kind,
-            printable(&latest.recipient),
-            latest.state
-        );
-        if latest.kind != decision {
-            println!(
-                "note: this reply answers an earlier verdict ({}); the message is now `{decision}` — `mail-intake reparse -c {} {id} --reply` queues an answer to the current verdict",
-                latest.kind,
-                config.display()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    // A submission without any reply (answered before reply_since, say): plan one now.
-    let (Some(v), Some(raw)) = (admin.store.with(|c| query::verdict(c, id))?, admin.store.with(|c| query::raw(c, id))?)
-    else {
-        return refuse(&format!("message #{id} has no stored verdict to answer; run `mail-intake reparse` first"));
-    };
-    let ctx = ReplyContext {
-        rules: &admin.rules,
-        from: admin.cfg.transport.from(),
-        // Asked for by hand: no reply_since, no daily cap, even when automatic replies are off.
-        enabled: true,
-        reply_since: DateTime::<Utc>::MIN_UTC,
-        recent_to_recipient: 0,
-        max_per_sender_per_day: u32::MAX,
-    };
-    let planned = reply::plan(&raw, &v, None, &ctx).context("cannot build the reply")?;
-    let Some(r) = planned else {
-        return refuse(&format!("message #{id} has no address to reply to (no usable Return-Path, Reply-To or From)"));
-    };
-    if r.state != "pending" {
-        return refuse(&format!(
-            "no reply can go to {}: {}",
-            printable(&r.recipient),
-            r.reason.as_deref().unwrap_or("suppressed")
-        ));
-    }
-    let Some(new_id) = admin.store.with(|c| query::insert_reply(c, id, &r))? else {
-        return refuse(&format!(
-            "a reply with the Message-ID {} exists already (for another copy of this mail); nothing queued",
-            r.reply_message_id
-        ));
-    };
-    println!("reply #{new_id} ({}) to {} planned: pending; {later}", r.kind, printable(&r.recipient));
-    if !admin.cfg.reply.enabled {
-        println!("note: automatic replies are disabled in the configuration; this one was asked for by hand");
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `mail-intake export`.

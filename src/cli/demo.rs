@@ -33,8 +33,11 @@ reply_since = "2023-01-01"
     )
 }
 
-/// Runs the demo in `dir` (made afresh).
-pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
+/// Runs the demo in `dir` (made afresh); with `serve`, then serves the register in a browser
+/// on `listen` until Ctrl-C.
+pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
+    let addr: std::net::SocketAddr =
+        listen.parse().with_context(|| format!("--listen {listen}: expected an address like 127.0.0.1:8025"))?;
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
@@ -55,6 +58,7 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
     let config_path = dir.join("mail-intake.toml");
     std::fs::write(&config_path, config_text()).context("cannot write the demo configuration")?;
     let cfg = Config::load(&config_path)?;
+    let web_cfg = cfg.clone();
     let rules = super::load_rules(None)?;
     let store_path = cfg.store_path.clone();
     let outbox: PathBuf = dir.join("outbox");
@@ -147,5 +151,20 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
         writeln!(out, "  {line}")?;
     }
     writeln!(out, "\nEverything is in {} — run it again any time; it starts afresh.", dir.display())?;
+    if !serve {
+        writeln!(out, "To see the register in a browser: mail-intake demo --serve (cargo run -- demo --serve)")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(out);
+    let mut cfg = web_cfg;
+    let hash =
+        crate::web::auth::hash_password("demo").map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
+    cfg.web.users = vec![crate::web::config::User {
+        name: "demo".into(),
+        role: crate::web::config::Role::Admin,
+        password_hash: hash,
+    }];
+    let app = crate::web::App::new(cfg, rules, config_path.display().to_string())?;
+    super::web::serve_until_stopped(app, addr, true, " — log in as demo / demo (admin); Ctrl-C stops")?;
     Ok(ExitCode::SUCCESS)
 }

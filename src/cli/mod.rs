@@ -14,6 +14,7 @@ mod reparse;
 mod run;
 mod status;
 mod table;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,22 @@ pub enum Command {
         /// Working folder (made afresh).
         #[arg(long, default_value = "var/demo")]
         dir: PathBuf,
+        /// Then serve the demo register in a browser until Ctrl-C (user demo, password demo).
+        #[arg(long)]
+        serve: bool,
+        /// Where `--serve` listens (another free port when this one is taken).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8025")]
+        listen: String,
+    },
+    /// The office's web view: serve it (`-c CONF`), or make a password hash (`hash-password`).
+    Web {
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen here instead of `[web] listen` (`127.0.0.1:0`: a free port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        #[command(subcommand)]
+        command: Option<WebCommand>,
     },
     /// Run the daemon: IMAP (or Maildir) → SQLite → replies, until stopped.
     Run {
@@ -240,6 +257,12 @@ pub struct ListFilter {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum WebCommand {
+    /// Read a password on stdin and print its argon2 hash for `[[web.users]] password_hash`.
+    HashPassword,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a configuration file; reports every problem at once.
     Check {
@@ -264,7 +287,12 @@ pub enum RulesCommand {
 /// Runs a parsed command line. Usage and IO failures are `Err` (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Demo { dir } => demo::run(&dir),
+        Command::Demo { dir, serve, listen } => demo::run(&dir, serve, &listen),
+        Command::Web { command: Some(WebCommand::HashPassword), .. } => web::hash_password(),
+        Command::Web { config: Some(config), listen, command: None } => web::serve(&config, listen.as_deref()),
+        Command::Web { config: None, .. } => {
+            anyhow::bail!("give the configuration (`mail-intake web -c FILE`) or `mail-intake web hash-password`")
+        }
         Command::Run { config, once } => run::run(&config, once),
         Command::DefaultConfig { provider } => run::default_config(provider.as_deref()),
         Command::List { config, filter, json } => admin::list(&config, &filter, json),

@@ -9,51 +9,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::config::Config;
-use crate::register;
-use crate::reply::{self, ReplyContext};
 use crate::store::{Store, query};
-use crate::verdict::{Decision, Verdict};
-
-/// What changed for one message.
-#[derive(Debug, Serialize)]
-struct Change {
-    id: i64,
-    changed: Vec<String>,
-    decision_before: Option<String>,
-    decision_after: String,
-    reply_queued: bool,
-}
-
-fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
-    let Some(b) = before else { return vec!["judged for the first time".into()] };
-    let mut out = Vec::new();
-    if b.decision != after.decision {
-        out.push(format!("decision {} → {}", b.decision, after.decision));
-    }
-    if b.kind != after.kind {
-        out.push(format!("kind {} → {}", b.kind.as_deref().unwrap_or("-"), after.kind.as_deref().unwrap_or("-")));
-    }
-    if b.fields != after.fields {
-        let show = |v: &Verdict| v.fields.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(" ");
-        out.push(format!("fields [{}] → [{}]", show(b), show(after)));
-    }
-    let codes = |v: &[crate::ErrorCode]| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",");
-    if b.errors != after.errors {
-        out.push(format!("errors [{}] → [{}]", codes(&b.errors), codes(&after.errors)));
-    }
-    let wcodes = |v: &[crate::WarningCode]| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",");
-    if b.warnings != after.warnings {
-        out.push(format!("warnings [{}] → [{}]", wcodes(&b.warnings), wcodes(&after.warnings)));
-    }
-    if b.experts != after.experts {
-        out.push(format!("experts {} → {}", b.experts.len(), after.experts.len()));
-    }
-    out
-}
 
 /// Runs the command. Submissions are always recomputed whole (every judged mail re-bound in
 /// arrival order, spec §8): a rules change may move a mail to another submission. What is
@@ -93,59 +51,25 @@ pub fn run(
         println!("nothing to reparse");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut records: Vec<(i64, Option<Verdict>, Verdict)> = Vec::new();
-    let total = store.with(|c| {
-        register::rebuild(c, &rules, &cfg.limits, |id, before, after| {
-            if selected.as_ref().is_none_or(|s| s.contains(&id)) {
-                records.push((id, before.cloned(), after.clone()));
-            }
-        })
-    })?;
+    let (records, total) = match crate::actions::rejudge(&cfg, &rules, &store, selected.as_ref(), reply_flag, None) {
+        Ok(r) => r,
+        Err(crate::actions::ActionError::Refused(why)) => anyhow::bail!(why),
+        Err(e) => return Err(anyhow::Error::new(e)),
+    };
     let mut out = std::io::stdout().lock();
     let (mut changed, mut queued) = (0usize, 0usize);
-    for (id, before, after) in &records {
-        let changes = describe(before.as_ref(), after);
-        let verdict_changed = before.as_ref().is_none_or(|b| b.decision != after.decision || b.errors != after.errors);
-        let planned = if reply_flag
-            && verdict_changed
-            && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
-            && let Some(raw) = store.with(|c| query::raw(c, *id))?
-        {
-            let ctx = ReplyContext {
-                rules: &rules,
-                from: cfg.transport.from(),
-                enabled: true,
-                // An admin asked for it: the date rule and the daily cap do not apply.
-                reply_since: DateTime::<Utc>::MIN_UTC,
-                recent_to_recipient: 0,
-                max_per_sender_per_day: u32::MAX,
-            };
-            reply::plan(&raw, after, None, &ctx)?
-        } else {
-            None
-        };
-        let queued_now = match &planned {
-            Some(r) if r.state == "pending" => store.with(|c| query::insert_reply(c, *id, r))?.is_some(),
-            _ => false,
-        };
+    for c in &records {
+        let (id, changes, queued_now) = (c.id, &c.changed, c.reply_queued);
         if !changes.is_empty() {
             changed += 1;
         }
         queued += usize::from(queued_now);
         if json {
-            let c = Change {
-                id: *id,
-                changed: changes.clone(),
-                decision_before: before.as_ref().map(|b| b.decision.as_str().to_string()),
-                decision_after: after.decision.as_str().to_string(),
-                reply_queued: queued_now,
-            };
-            serde_json::to_writer(&mut out, &c)?;
+            serde_json::to_writer(&mut out, c)?;
             writeln!(out)?;
         } else if !changes.is_empty() {
             writeln!(out, "#{id}: {}{}", changes.join("; "), if queued_now { " — reply queued" } else { "" })?;
         }
-        tracing::info!(stage = "reparse", id, changed = !changes.is_empty(), reply_queued = queued_now, "reparsed");
     }
     if !json {
         writeln!(

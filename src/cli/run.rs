@@ -27,7 +27,24 @@ pub fn run(config: &Path, once: bool) -> anyhow::Result<ExitCode> {
             tracing::info!("stop requested; finishing the current step");
             let _ = tx.send(true);
         });
+        // The web view, when configured, is one more task sharing the stop signal.
+        let web = match (once, cfg.web.listen) {
+            (false, Some(addr)) => {
+                let app = crate::web::App::new(cfg.clone(), rules.clone(), config.display().to_string())?;
+                let listener = crate::web::bind(addr).await?;
+                let rx = rx.clone();
+                Some(tokio::spawn(async move { crate::web::serve(app, listener, rx).await }))
+            }
+            _ => None,
+        };
         let summary = daemon::run(cfg, rules, once, rx).await.context("the daemon stopped")?;
+        if let Some(web) = web {
+            match web.await {
+                Ok(Err(e)) => tracing::error!(stage = "web", error = %e, "the web view stopped"),
+                Err(e) => tracing::error!(stage = "web", error = %e, "the web view's task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
         if once {
             println!(
                 "stored {} new message(s), judged {}, sent {} reply(ies)",
@@ -38,7 +55,7 @@ pub fn run(config: &Path, once: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

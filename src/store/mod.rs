@@ -8,6 +8,7 @@
 pub mod dossiers;
 mod migrations;
 pub mod query;
+pub mod web;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -56,12 +56,13 @@ pub struct Filter {
     pub current_only: bool,
 }
 
-const SELECT: &str = "SELECT m.id, v.arrived, m.stored_at, v.sender, v.subject, m.state, m.error, v.decision, v.kind,
+pub(crate) const SELECT: &str =
+    "SELECT m.id, v.arrived, m.stored_at, v.sender, v.subject, m.state, m.error, v.decision, v.kind,
         v.school, v.expert_name, v.category, v.errors, v.warnings, v.superseded_by,
         (SELECT state FROM replies r WHERE r.message = m.id ORDER BY r.id DESC LIMIT 1), v.dossier
  FROM messages m LEFT JOIN verdicts v ON v.message = m.id";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<MessageRow> {
+pub(crate) fn row(r: &rusqlite::Row) -> rusqlite::Result<MessageRow> {
     let errors: Option<String> = r.get(12)?;
     let warnings: Option<String> = r.get(13)?;
     Ok(MessageRow {

@@ -1,7 +1,10 @@
 //! Shared test harness: where `../shared` is, running the built binary.
 
 pub mod build;
+pub mod cdp;
 pub mod daemon;
+pub mod http;
+pub mod web;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
