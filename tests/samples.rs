@@ -3,35 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use mail_intake::{JudgeOptions, Rules, judge};
 use serde_json::Value;
 
-use crate::support::{shared, skip_loudly};
-
-fn sorted(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> =
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-    out.sort();
-    out
-}
+use crate::support::{judge_labelled, sorted};
 
 #[test]
 fn samples_match_their_labels() {
-    let Some(shared) = shared() else {
-        return skip_loudly("samples_match_their_labels");
-    };
-    let dir = shared.join("samples");
-    let labels = std::fs::read_to_string(dir.join("labels.jsonl")).expect("labels.jsonl");
-    let rules = Rules::embedded();
-    let opts = JudgeOptions::default();
+    let Some(judged) = judge_labelled("samples", "samples_match_their_labels") else { return };
     let mut total = 0;
     let mut failures = Vec::new();
     let mut measures: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for line in labels.lines().filter(|l| !l.trim().is_empty()) {
-        let want: Value = serde_json::from_str(line).expect("label line is JSON");
+    for (want, got) in &judged {
         let file = want["file"].as_str().expect("file");
-        let raw = std::fs::read(dir.join(file)).expect("sample file");
-        let got = serde_json::to_value(judge(file, &raw, &rules, &opts)).expect("verdict serialises");
         total += 1;
         let mut check = |measure: &'static str, ok: bool, detail: String| {
             let e = measures.entry(measure).or_default();

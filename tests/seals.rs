@@ -9,30 +9,15 @@ use mail_intake::{JudgeOptions, Rules, judge};
 use serde_json::Value;
 
 use crate::support::build::{ExpertForm, Mail, image_pdf, jpeg, pdf, stamped_page};
-use crate::support::{shared, skip_loudly};
-
-fn sorted(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> =
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-    out.sort();
-    out
-}
+use crate::support::{judge_labelled, sorted};
 
 #[test]
 fn seal_samples_match_their_labels() {
-    let Some(shared) = shared() else {
-        return skip_loudly("seal_samples_match_their_labels");
-    };
-    let dir = shared.join("samples-seals");
-    let labels = std::fs::read_to_string(dir.join("labels.jsonl")).expect("labels.jsonl");
-    let rules = Rules::embedded();
+    let Some(judged) = judge_labelled("samples-seals", "seal_samples_match_their_labels") else { return };
     let mut failures = Vec::new();
     let mut total = 0;
-    for line in labels.lines().filter(|l| !l.trim().is_empty()) {
-        let want: Value = serde_json::from_str(line).expect("label line is JSON");
+    for (want, got) in &judged {
         let file = want["file"].as_str().expect("file");
-        let raw = std::fs::read(dir.join(file)).expect("sample file");
-        let got = serde_json::to_value(judge(file, &raw, &rules, &JudgeOptions::default())).expect("serialises");
         total += 1;
         let scan = got["attachments"]
             .as_array()

@@ -261,24 +261,6 @@ pub fn list(config: &Path, filter: &super::ListFilter, json: bool) -> anyhow::Re
     emit(&out)
 }
 
-/// Headers worth showing, in this order.
-const SHOWN_HEADERS: [&str; 14] = [
-    "From",
-    "Sender",
-    "To",
-    "Cc",
-    "Reply-To",
-    "Return-Path",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "In-Reply-To",
-    "References",
-    "Auto-Submitted",
-    "X-Mailer",
-    "User-Agent",
-];
-
 /// One submission with the same key (kind, school, expert or category).
 #[derive(Serialize)]
 struct HistoryEntry {
@@ -324,7 +306,7 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     let raw = admin.store.with(|c| query::raw(c, id))?.unwrap_or_default();
     let mail = crate::parse::parse(&raw, &admin.cfg.limits);
     let mut headers = Vec::new();
-    for name in SHOWN_HEADERS {
+    for name in crate::parse::SHOWN_HEADERS {
         let lower = name.to_ascii_lowercase();
         for (_, value) in mail.headers.iter().filter(|(n, _)| *n == lower) {
             headers.push((name.to_string(), value.trim().to_string()));

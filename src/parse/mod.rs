@@ -335,6 +335,24 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
     Some(utc.with_timezone(&tz))
 }
 
+/// Headers worth showing a person (`show`, the web view), in this order.
+pub const SHOWN_HEADERS: [&str; 14] = [
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Reply-To",
+    "Return-Path",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Auto-Submitted",
+    "X-Mailer",
+    "User-Agent",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,21 +129,6 @@ pub struct Detail {
     pub history: Vec<HistoryRow>,
 }
 
-const SHOWN_HEADERS: [&str; 12] = [
-    "From",
-    "Sender",
-    "To",
-    "Cc",
-    "Reply-To",
-    "Return-Path",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "In-Reply-To",
-    "Auto-Submitted",
-    "X-Mailer",
-];
-
 /// Attachments of a mail and of the mails it forwards, in one numbering (1, 2, …).
 pub fn flat(mail: &Mail) -> Vec<&Attachment> {
     let mut out: Vec<&Attachment> = mail.attachments.iter().collect();
@@ -267,7 +252,7 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
     let raw = query::raw(c, id)?.unwrap_or_default();
     let mail = parse::parse(&raw, &app.cfg.limits);
     let mut headers = Vec::new();
-    for name in SHOWN_HEADERS {
+    for name in crate::parse::SHOWN_HEADERS {
         let lower = name.to_ascii_lowercase();
         for (_, value) in mail.headers.iter().filter(|(n, _)| *n == lower) {
             headers.push((name.to_string(), printable(value.trim())));
