@@ -673,3 +673,22 @@ fn an_unstamped_scan_later_is_asked_for_again() {
         (Some("complete"), vec![("form".into(), 1), ("scan".into(), 3)])
     );
 }
+
+#[test]
+fn the_next_expert_sent_as_a_reply_to_a_receipt_is_a_submission_of_its_own() {
+    let mut o = Office::new();
+    let first =
+        o.deliver(mail("专家推荐+昆明学院+张伟").attach("推荐表.docx", form("张伟")).attach("扫描.pdf", scan_pdf()));
+    o.run();
+    let ack = o.reply_to(&first);
+    assert!(ack.is_ack());
+    let second = o.deliver(
+        answer("专家推荐+昆明学院+李娜", &ack).attach("推荐表.docx", form("李娜")).attach("扫描.pdf", scan_pdf()),
+    );
+    o.run();
+    assert!(o.reply_to(&second).is_ack());
+    let ds = o.dossiers();
+    assert_eq!(ds.len(), 2, "{ds:#?}");
+    assert!(ds.iter().all(|d| d["state"] == "complete" && d["messages"].as_array().unwrap().len() == 1), "{ds:#?}");
+    assert_eq!(strs(&o.school("昆明学院")["experts_complete"]), vec!["张伟", "李娜"]);
+}

@@ -256,8 +256,7 @@ fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Res
     {
         // The thread's submission, whatever the subject says — but a reply whose subject now
         // gives the whole key of the same school completes a key that was missing, and one
-        // that gives the name its form had is the school resending under the right subject
-        // (the mistaken key then closes, spec §8).
+        // that names another whole key of that school is that submission.
         match &own_key {
             Some((key, how, true))
                 if key.kind == row.kind
@@ -274,7 +273,12 @@ fn bind(conn: &Connection, v: &Verdict, hint: &ThreadHint, rules: &Rules) -> Res
                         }
                     });
                 }
-                if !(*how == BoundBy::Subject && row.form_name.as_deref() == Some(key.detail.as_str())) {
+                // A subject naming another expert (category) of the same school, agreeing with
+                // the mail's own form, is that submission: a school answering a receipt with
+                // its next expert, or resending under the name its form had (the mistaken key
+                // then closes).
+                let own_form_agrees = !v.errors.contains(&ErrorCode::NameMismatch);
+                if !(*how == BoundBy::Subject && own_form_agrees) {
                     return Ok(Some((row, BoundBy::Thread)));
                 }
             }
