@@ -298,8 +298,8 @@ fn a_png_scan_and_a_warm_lit_low_quality_photo_show_their_seals() {
 #[cfg(feature = "ocr")]
 #[test]
 fn ocr_reads_the_scans_title_name_and_school() {
-    let Some(shared) = shared() else {
-        return skip_loudly("ocr_reads_the_scans_title_name_and_school");
+    let Some(shared) = crate::support::shared() else {
+        return crate::support::skip_loudly("ocr_reads_the_scans_title_name_and_school");
     };
     let raw = std::fs::read(shared.join("samples-seals/0001.eml")).expect("sample");
     let v = judge("0001.eml", &raw, &Rules::embedded(), &JudgeOptions::default());
