@@ -9,8 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
-
 use crate::config::Config;
 use crate::register;
 use crate::reply::{self, ReplyContext};
@@ -159,15 +157,7 @@ pub fn reply(
     let (Some(v), Some(raw)) = (store.with(|c| query::verdict(c, id))?, store.with(|c| query::raw(c, id))?) else {
         return refuse(format!("message #{id} has no stored verdict to answer; run `mail-intake reparse` first"));
     };
-    let ctx = ReplyContext {
-        rules,
-        from: cfg.transport.from(),
-        // Asked for by hand: no reply_since, no daily cap, even when automatic replies are off.
-        enabled: true,
-        reply_since: DateTime::<Utc>::MIN_UTC,
-        recent_to_recipient: 0,
-        max_per_sender_per_day: u32::MAX,
-    };
+    let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
     let Some(r) = reply::plan(&raw, &v, None, &ctx)? else {
         return refuse(format!("message #{id} has no address to reply to (no usable Return-Path, Reply-To or From)"));
     };
@@ -259,15 +249,7 @@ pub fn rejudge(
             && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
             && let Some(raw) = store.with(|c| query::raw(c, id))?
         {
-            let ctx = ReplyContext {
-                rules,
-                from: cfg.transport.from(),
-                enabled: true,
-                // An admin asked for it: the date rule and the daily cap do not apply.
-                reply_since: DateTime::<Utc>::MIN_UTC,
-                recent_to_recipient: 0,
-                max_per_sender_per_day: u32::MAX,
-            };
+            let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
             reply::plan(&raw, &after, None, &ctx)?
         } else {
             None

@@ -31,6 +31,21 @@ pub struct ReplyContext<'a> {
     pub max_per_sender_per_day: u32,
 }
 
+impl<'a> ReplyContext<'a> {
+    /// A reply asked for by hand (an admin's resend, a reparse with `--reply`): no
+    /// `reply_since`, no daily cap, even when automatic replies are switched off.
+    pub fn by_hand(rules: &'a Rules, from: &'a str) -> ReplyContext<'a> {
+        ReplyContext {
+            rules,
+            from,
+            enabled: true,
+            reply_since: DateTime::<Utc>::MIN_UTC,
+            recent_to_recipient: 0,
+            max_per_sender_per_day: u32::MAX,
+        }
+    }
+}
+
 /// Why a reply fails to be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
