@@ -21,8 +21,8 @@ use mail_parser::MessageParser;
 use rusqlite::Connection;
 
 use crate::rules::{Part, Rules};
+use crate::store::Result;
 use crate::store::dossiers::{self, DossierRow};
-use crate::store::{Result, Stored};
 use crate::text::squeeze;
 use crate::validate::{JudgeOptions, add_warning, judge};
 use crate::verdict::{BoundBy, Decision, DossierState, ErrorCode, SubmissionRef, Verdict, WarningCode};
@@ -353,16 +353,6 @@ fn mark_same_expert_elsewhere(conn: &Connection, row: &DossierRow) -> Result<()>
         dossiers::save(conn, &me)?;
     }
     Ok(())
-}
-
-/// Judges a stored mail as the daemon does: its thread read against the register, the pure
-/// judge, then bound to its submission. Nothing is saved.
-pub fn judge_stored(conn: &Connection, rules: &Rules, limits: &crate::limits::Limits, m: &Stored) -> Result<Verdict> {
-    let sender = sender_of(&m.raw);
-    let hint = thread_hint(conn, &m.raw, sender.as_deref(), rules)?;
-    let opts = JudgeOptions { arrived: m.internal_date, limits: *limits, kind_hint: hint.kind.clone() };
-    let v = judge(&format!("message-{}", m.id), &m.raw, rules, &opts);
-    apply(conn, m.id, v, &hint, rules)
 }
 
 /// The sender a thread is checked against: the `From` address, lowercased.

@@ -203,45 +203,6 @@ pub fn current_experts(conn: &Connection) -> Result<Vec<(i64, Option<String>, Ex
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// The submission key of a verdict, when it has one.
-pub fn submission_key(v: &Verdict) -> Option<String> {
-    if !matches!(v.decision, crate::Decision::Acknowledge | crate::Decision::RequestCorrection) {
-        return None;
-    }
-    let kind = v.kind.as_deref()?;
-    let school = v.fields.get("school")?;
-    let detail = v.fields.get("expert_name").or_else(|| v.fields.get("category")).map(String::as_str).unwrap_or("");
-    Some(format!("{kind}|{school}|{detail}"))
-}
-
-/// Earlier submissions with the same key (other messages), with their arrival.
-pub fn same_key(conn: &Connection, key: &str, except: i64) -> Result<Vec<(i64, Option<String>)>> {
-    let mut st = conn.prepare_cached(
-        "SELECT message, arrived FROM verdicts WHERE submission_key = ?1 AND message != ?2 ORDER BY message",
-    )?;
-    let rows = st.query_map(params![key, except], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
-}
-
-/// Recomputes which submissions of a key are superseded: the latest arrival (then the highest
-/// id) is current; every other one points at it.
-pub fn resolve_key(conn: &Connection, key: &str) -> Result<()> {
-    let latest: Option<i64> = conn
-        .query_row(
-            "SELECT message FROM verdicts WHERE submission_key = ?1 ORDER BY coalesce(arrived, '') DESC, message DESC LIMIT 1",
-            [key],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(latest) = latest {
-        conn.execute(
-            "UPDATE verdicts SET superseded_by = CASE WHEN message = ?2 THEN NULL ELSE ?2 END WHERE submission_key = ?1",
-            params![key, latest],
-        )?;
-    }
-    Ok(())
-}
-
 /// Counts by (kind, decision) among judged messages, optionally since a moment (stored_at).
 pub fn counts_by_kind_decision(
     conn: &Connection,
@@ -416,12 +377,4 @@ pub fn arrivals(conn: &Connection) -> Result<Vec<Arrival>> {
         Ok(Arrival { id: r.get(0)?, arrived: r.get(1)?, internal_date: r.get(2)?, stored_at: r.get(3)? })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
-}
-
-/// The submission key stored with a message's verdict.
-pub fn stored_submission_key(conn: &Connection, message: i64) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT submission_key FROM verdicts WHERE message = ?1", [message], |r| r.get(0))
-        .optional()?
-        .flatten())
 }
