@@ -7,6 +7,8 @@
 //! control characters before it reaches a terminal. Exit codes: 0 done, 1 refused (with the
 //! reason), 2 a usage or IO error.
 
+use crate::store;
+use crate::store::{MessageState, ReplyState};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use super::table::{pad, width};
 use crate::config::Config;
 use crate::export::{self, attachments, sheets};
 use crate::rules::Rules;
-use crate::store::query::{self, Filter, MessageRow};
+use crate::store::messages::{Filter, MessageRow};
 use crate::store::{Store, sha256_hex};
 use crate::verdict::{ErrorCode, Verdict};
 
@@ -72,7 +74,7 @@ fn refuse(message: &str) -> anyhow::Result<ExitCode> {
 
 /// When each message arrived (best known), by id.
 fn arrivals(store: &Store) -> anyhow::Result<HashMap<i64, DateTime<FixedOffset>>> {
-    let all = store.with(|c| query::arrivals(c))?;
+    let all = store.with(|c| store::messages::arrivals(c))?;
     Ok(all.iter().filter_map(|a| sheets::arrival(a).map(|d| (a.id, d))).collect())
 }
 
@@ -162,7 +164,7 @@ fn filtered(admin: &Admin, f: &super::ListFilter) -> anyhow::Result<(Vec<Arrived
     };
     let rows: Vec<Arrived> = admin
         .store
-        .with(|c| query::list(c, &filter))?
+        .with(|c| store::messages::list(c, &filter))?
         .into_iter()
         .filter(|m| in_range(m))
         .map(|m| {
@@ -172,7 +174,8 @@ fn filtered(admin: &Admin, f: &super::ListFilter) -> anyhow::Result<(Vec<Arrived
         .collect();
     // How many superseded submissions the same filter would add.
     let hidden = if filter.current_only {
-        let everything = admin.store.with(|c| query::list(c, &Filter { current_only: false, ..filter.clone() }))?;
+        let everything =
+            admin.store.with(|c| store::messages::list(c, &Filter { current_only: false, ..filter.clone() }))?;
         everything.iter().filter(|m| m.superseded_by.is_some() && in_range(m)).count()
     } else {
         0
@@ -208,9 +211,9 @@ pub fn list(config: &Path, filter: &super::ListFilter, json: bool) -> anyhow::Re
             if let Some(by) = m.superseded_by {
                 notes.push(format!("superseded by #{by}"));
             }
-            if m.state == "failed" {
+            if m.state == MessageState::Failed {
                 notes.push(format!("judging failed: {}", printable(m.error.as_deref().unwrap_or(""))));
-            } else if m.state == "stored" {
+            } else if m.state == MessageState::Stored {
                 notes.push("not judged yet".into());
             }
             if m.decision.as_deref() == Some("hold") && notes.is_empty() {
@@ -219,11 +222,11 @@ pub fn list(config: &Path, filter: &super::ListFilter, json: bool) -> anyhow::Re
             let cols = [
                 format!("#{}", m.id),
                 short_time(a.as_ref(), &admin.rules),
-                m.decision.clone().unwrap_or_else(|| m.state.clone()),
+                m.decision.clone().unwrap_or_else(|| m.state.to_string()),
                 m.kind.clone().unwrap_or_default(),
                 printable(m.school.as_deref().unwrap_or_default()),
                 printable(m.expert_name.as_deref().or(m.category.as_deref()).unwrap_or_default()),
-                m.reply_state.clone().unwrap_or_default(),
+                m.reply_state.map(|s| s.to_string()).unwrap_or_default(),
             ]
             .map(|s| if s.is_empty() { "-".to_string() } else { s })
             .to_vec();
@@ -289,9 +292,9 @@ struct Shown {
     sha256: String,
     headers: Vec<(String, String)>,
     received_hops: usize,
-    locations: Vec<query::Seen>,
+    locations: Vec<store::messages::Seen>,
     verdict: Option<Verdict>,
-    replies: Vec<query::ReplyDetail>,
+    replies: Vec<store::replies::ReplyDetail>,
     /// The submission (spec §8) this mail belongs to, as it stands now.
     submission: Option<SubmissionShown>,
     /// Every mail of the same submission, oldest first (this one included).
@@ -302,8 +305,8 @@ struct Shown {
 
 fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     let rules = &admin.rules;
-    let Some(message) = admin.store.with(|c| query::message(c, id))? else { return Ok(None) };
-    let raw = admin.store.with(|c| query::raw(c, id))?.unwrap_or_default();
+    let Some(message) = admin.store.with(|c| store::messages::message(c, id))? else { return Ok(None) };
+    let raw = admin.store.with(|c| store::messages::raw(c, id))?.unwrap_or_default();
     let mail = crate::parse::parse(&raw, &admin.cfg.limits);
     let mut headers = Vec::new();
     for name in crate::parse::SHOWN_HEADERS {
@@ -315,9 +318,9 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     let received_hops = mail.headers.iter().filter(|(n, _)| n == "received").count();
     let arrivals = arrivals(&admin.store)?;
     let when = |id: i64| arrivals.get(&id).map(|d| d.with_timezone(&rules.timezone).fixed_offset().to_rfc3339());
-    let locations = admin.store.with(|c| query::locations(c, id))?;
-    let verdict = admin.store.with(|c| query::verdict(c, id))?;
-    let replies = admin.store.with(|c| query::reply_details(c, id))?;
+    let locations = admin.store.with(|c| store::messages::locations(c, id))?;
+    let verdict = admin.store.with(|c| store::verdicts::verdict(c, id))?;
+    let replies = admin.store.with(|c| store::replies::reply_details(c, id))?;
     let mut history = Vec::new();
     let dossier = verdict.as_ref().and_then(|v| v.submission.as_ref()).map(|s| s.id);
     let submission = match dossier {
@@ -326,7 +329,7 @@ fn gather(admin: &Admin, id: i64) -> anyhow::Result<Option<Shown>> {
     };
     if let Some(d) = dossier {
         for other in admin.store.with(|c| crate::store::dossiers::message_ids(c, d))? {
-            if let Some(m) = admin.store.with(|c| query::message(c, other))? {
+            if let Some(m) = admin.store.with(|c| store::messages::message(c, other))? {
                 history.push(HistoryEntry {
                     id: other,
                     arrival: when(other),
@@ -393,7 +396,7 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
         out,
         "Message #{} — {}{}",
         m.id,
-        m.decision.as_deref().unwrap_or(&m.state),
+        m.decision.as_deref().unwrap_or(m.state.as_str()),
         m.kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default()
     )?;
     writeln!(out, "  arrived {} · stored {}", local(s.arrival.as_deref(), rules), local(Some(&m.stored_at), rules))?;
@@ -583,7 +586,7 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
         if let Some(t) = &r.sent_at {
             when.push(format!("sent {}", local(Some(t), rules)));
         }
-        if r.state == "pending"
+        if r.state == ReplyState::Pending
             && let Some(t) = &r.next_attempt_at
         {
             when.push(format!("next attempt {}", local(Some(t), rules)));
@@ -593,7 +596,12 @@ pub fn show(config: &Path, id: i64, json: bool) -> anyhow::Result<ExitCode> {
         }
         writeln!(out, "     {}", when.join(" · "))?;
         if let Some(reason) = &r.reason {
-            writeln!(out, "     {} {}", if r.state == "sent" { "server:" } else { "reason:" }, printable(reason))?;
+            writeln!(
+                out,
+                "     {} {}",
+                if r.state == ReplyState::Sent { "server:" } else { "reason:" },
+                printable(reason)
+            )?;
         }
         if let Some(e) = &r.last_error {
             writeln!(out, "     last error: {}", printable(e))?;
@@ -720,13 +728,13 @@ struct Stats {
 pub fn stats(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let admin = open(config)?;
     let rules = &admin.rules;
-    let matrix = admin.store.with(|c| query::counts_by_kind_decision(c, None))?;
+    let matrix = admin.store.with(|c| store::verdicts::counts_by_kind_decision(c, None))?;
     let mut per_day: BTreeMap<String, usize> = BTreeMap::new();
     for d in arrivals(&admin.store)?.values() {
         *per_day.entry(office_date(d, rules).to_string()).or_default() += 1;
     }
-    let (stored, judged, failed, _) = admin.store.with(|c| Store::counts(c))?;
-    let all = admin.store.with(|c| query::list(c, &Filter::default()))?;
+    let (stored, judged, failed, _) = admin.store.with(|c| store::verdicts::counts(c))?;
+    let all = admin.store.with(|c| store::messages::list(c, &Filter::default()))?;
     let totals = Totals {
         stored,
         judged,
@@ -734,7 +742,12 @@ pub fn stats(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
         waiting: stored - judged - failed,
         current_submissions: all.iter().filter(|m| m.superseded_by.is_none() && sheets::is_submission(m)).count(),
         superseded: all.iter().filter(|m| m.superseded_by.is_some()).count(),
-        replies: admin.store.with(|c| query::reply_counts(c))?.into_iter().collect(),
+        replies: admin
+            .store
+            .with(|c| store::replies::reply_counts(c))?
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect(),
     };
     let dossiers = admin.store.with(|c| crate::register::view::dossiers(c, &Default::default(), rules))?;
     let mut submissions: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();

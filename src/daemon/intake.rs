@@ -5,7 +5,9 @@ use super::*;
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::intake::{IntakeError, Source, proof};
 use crate::reply::transport::Transport;
-use crate::store::{Fetched, Store, StoreError, Stored};
+use crate::store;
+use crate::store::ReplyState;
+use crate::store::{Fetched, StoreError, Stored};
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +28,7 @@ pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> R
     mark(shared, source, &account, &folder, uidvalidity).await?;
     loop {
         let (a, f) = (account.clone(), folder.clone());
-        let last = shared.store.call(move |c| Store::cursor(c, &a, &f, uidvalidity)).await?;
+        let last = shared.store.call(move |c| store::messages::cursor(c, &a, &f, uidvalidity)).await?;
         let uids = source.uids_after(last).await?;
         if uids.is_empty() {
             break;
@@ -57,7 +59,7 @@ pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> R
     judged += judge_pending(shared).await?;
     mark(shared, source, &account, &folder, uidvalidity).await?;
     let now = Utc::now().to_rfc3339();
-    shared.store.call(move |c| Store::set_state(c, "last_poll", &now)).await?;
+    shared.store.call(move |c| store::state::set(c, "last_poll", &now)).await?;
     Ok((stored, judged))
 }
 
@@ -99,7 +101,7 @@ pub(super) const NOT_ACCEPTED: &str = "interrupted before the server accepted it
 pub(super) struct ProofCopy {
     location: crate::store::Location,
     reply: i64,
-    state: String,
+    state: ReplyState,
     /// The reply waits to be sent again only because its copy was not found in time: the
     /// proof shows the earlier attempt was accepted after all.
     late_proof: bool,
@@ -125,8 +127,8 @@ pub(super) async fn split_proof_copies(
         .call(move |c| {
             let mut known = Vec::new();
             for (i, id) in candidates {
-                if let Some((reply, state, last_error)) = Store::reply_by_message_id(c, &id)? {
-                    let late = state == "pending" && last_error.as_deref() == Some(NOT_ACCEPTED);
+                if let Some((reply, state, last_error)) = store::replies::reply_by_message_id(c, &id)? {
+                    let late = state == ReplyState::Pending && last_error.as_deref() == Some(NOT_ACCEPTED);
                     known.push((i, reply, state, late));
                 }
             }
@@ -168,11 +170,11 @@ pub(super) async fn record_proof_copies(
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for p in &proofs {
                 // Not a reply queued again by hand (`reply --resend`): that one must go out.
-                if p.state == "sending" || p.late_proof {
-                    Store::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
+                if p.state == ReplyState::Sending || p.late_proof {
+                    store::replies::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
                 }
                 let l = &p.location;
-                Store::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
+                store::messages::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
             }
             tx.commit()?;
             Ok(())
@@ -180,7 +182,7 @@ pub(super) async fn record_proof_copies(
         .await?;
     if let Err(e) = source.flag_proof(&uids).await {
         warn!(stage = "proof", count = uids.len(), error = %e, "cannot flag the proof copies read; they stay unread in the mailbox");
-        if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+        if matches!(e, IntakeError::Lost(_)) {
             return Err(e.into());
         }
     }
@@ -216,7 +218,7 @@ pub(super) async fn store_batch(
     failpoint("before_store");
     let store = shared.store.clone();
     let (fetched, ids) = tokio::task::spawn_blocking(move || {
-        let ids = store.with(|c| Store::store_batch(c, &mut fetched));
+        let ids = store.with(|c| store::messages::store_batch(c, &mut fetched));
         (fetched, ids)
     })
     .await
@@ -253,7 +255,7 @@ pub(super) async fn mark(
 ) -> Result<(), DaemonError> {
     let SourceConfig::Imap(imap) = &shared.cfg.source else { return Ok(()) };
     let (a, f) = (account.to_string(), folder.to_string());
-    let pending = shared.store.call(move |c| Store::unmarked(c, &a, &f, uidvalidity)).await?;
+    let pending = shared.store.call(move |c| store::messages::unmarked(c, &a, &f, uidvalidity)).await?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -266,13 +268,13 @@ pub(super) async fn mark(
         // Keywords are for people; a server that refuses them must not stop intake.
         if let Err(e) = source.mark(&uids, &keywords).await {
             warn!(stage = "mark", count = uids.len(), error = %e, "cannot set keywords; the messages are handled all the same");
-            if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+            if matches!(e, IntakeError::Lost(_)) {
                 return Err(e.into());
             }
         }
         let (a, f) = (account.to_string(), folder.to_string());
         let n = uids.len();
-        shared.store.call(move |c| Store::set_marked(c, &a, &f, uidvalidity, &uids)).await?;
+        shared.store.call(move |c| store::messages::set_marked(c, &a, &f, uidvalidity, &uids)).await?;
         info!(stage = "mark", count = n, decision = %decision, "keywords set");
     }
     Ok(())

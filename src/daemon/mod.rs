@@ -11,6 +11,7 @@
 //! - **digest** (when `[digest]` is on) sends the office's daily digest once per day at the
 //!   configured local time (see [`crate::digest`]).
 
+use crate::store;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ pub async fn run(
 ) -> Result<RunSummary, DaemonError> {
     let store = Store::open(&cfg.store_path)?;
     rebuild_if_needed(&store, &rules, &cfg.limits)?;
-    let first_start = store.call(|c| Store::first_start(c)).await?;
+    let first_start = store.call(|c| store::state::first_start(c)).await?;
     // Unset: one day before the first start — a mailbox full of old mail is recorded without
     // answering it, while mail that arrived just before the first start is still answered.
     let reply_since = match cfg.reply.reply_since {
@@ -105,7 +106,7 @@ pub async fn run(
         summary.judged = judged;
         let mut sent_folder = sent_folder(&shared.cfg);
         // Interrupted sends younger than sent_check_delay: wait until they can be judged.
-        if let Some(oldest) = shared.store.call(|c| Store::oldest_sending(c)).await? {
+        if let Some(oldest) = shared.store.call(|c| store::replies::oldest_sending(c)).await? {
             let due = oldest + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
             if let Ok(wait) = (due - Utc::now()).to_std() {
                 info!(wait = ?wait, "waiting before checking an interrupted send in the Sent folder");

@@ -5,7 +5,8 @@
 use super::*;
 use crate::intake::imap::Found;
 use crate::reply::transport::{SendError, Transport};
-use crate::store::{Reply, Store, StoreError};
+use crate::store;
+use crate::store::{Reply, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use tracing::{error, info, warn};
 /// complete, and the row is sent again.
 pub(super) async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore) -> Result<(), DaemonError> {
     let before = Utc::now() - chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
-    let rows = shared.store.call(move |c| Store::ambiguous_replies(c, &before)).await?;
+    let rows = shared.store.call(move |c| store::replies::ambiguous_replies(c, &before)).await?;
     for r in rows {
         let found = match sent.find(&r.reply_message_id).await {
             Ok(found) => found,
@@ -31,16 +32,19 @@ pub(super) async fn resolve_ambiguous(shared: &Arc<Shared>, sent: &mut SentStore
             info!(stage = "send", reply = id, "interrupted reply found in the Sent folder: it was sent");
             shared
                 .store
-                .call(move |c| Store::sent(c, id, "found in Sent after restart").and_then(|_| Store::appended(c, id)))
+                .call(move |c| {
+                    store::replies::sent(c, id, "found in Sent after restart")
+                        .and_then(|_| store::replies::appended(c, id))
+                })
                 .await?;
         } else if found == Found::Proof {
             // Accepted (the server filed the proof copy); the Sent copy is still ours to make.
             info!(stage = "send", reply = id, "interrupted reply's proof copy found in the mailbox: it was sent");
-            shared.store.call(move |c| Store::sent(c, id, "proof copy found after restart")).await?;
+            shared.store.call(move |c| store::replies::sent(c, id, "proof copy found after restart")).await?;
         } else {
             info!(stage = "send", reply = id, "interrupted reply not in the Sent folder: sending it again");
             let now = Utc::now();
-            shared.store.call(move |c| Store::retry_later(c, id, NOT_ACCEPTED, &now)).await?;
+            shared.store.call(move |c| store::replies::retry_later(c, id, NOT_ACCEPTED, &now)).await?;
         }
     }
     Ok(())
@@ -56,13 +60,13 @@ pub(super) async fn drain_outbox(
 ) -> Result<u64, DaemonError> {
     let mut count = 0;
     // Copies of sent replies that never reached the Sent folder (crash after acceptance).
-    let unappended = shared.store.call(|c| Store::unappended_replies(c)).await?;
+    let unappended = shared.store.call(|c| store::replies::unappended_replies(c)).await?;
     for r in unappended {
         append_copy(shared, sent, &r).await?;
     }
     loop {
         let now = Utc::now();
-        let due = shared.store.call(move |c| Store::due_replies(c, &now, 20)).await?;
+        let due = shared.store.call(move |c| store::replies::due_replies(c, &now, 20)).await?;
         if due.is_empty() {
             return Ok(count);
         }
@@ -76,7 +80,7 @@ pub(super) async fn drain_outbox(
                 }
             }
             if let Some((id, response)) = accepted {
-                shared.store.call(move |c| Store::sent_complete(c, id, &response)).await?;
+                shared.store.call(move |c| store::replies::sent_complete(c, id, &response)).await?;
             }
         }
         if !until_empty {
@@ -100,7 +104,7 @@ pub(super) async fn write_page(
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for id in &ids {
-                Store::begin_send(&tx, *id)?;
+                store::replies::begin_send(&tx, *id)?;
             }
             tx.commit()?;
             Ok(())
@@ -148,9 +152,9 @@ impl SendOutcome {
     /// Records it, for a reply whose Sent copy (if any) is the provider's business.
     fn record(&self, conn: &rusqlite::Connection, id: i64) -> Result<(), StoreError> {
         match self {
-            SendOutcome::Sent(response) => Store::sent_complete(conn, id, response),
-            SendOutcome::Retry(error, at) => Store::retry_later(conn, id, error, at),
-            SendOutcome::Failed(error) => Store::failed(conn, id, error),
+            SendOutcome::Sent(response) => store::replies::sent_complete(conn, id, response),
+            SendOutcome::Retry(error, at) => store::replies::retry_later(conn, id, error, at),
+            SendOutcome::Failed(error) => store::replies::failed(conn, id, error),
         }
     }
 }
@@ -192,7 +196,7 @@ pub(super) async fn append_copy(shared: &Arc<Shared>, sent: &mut SentStore, r: &
     match sent.append(&r.reply_message_id, &r.raw).await {
         Ok(()) => {
             let id = r.id;
-            shared.store.call(move |c| Store::appended(c, id)).await?;
+            shared.store.call(move |c| store::replies::appended(c, id)).await?;
             info!(stage = "sent-folder", reply = id, "copy appended to the Sent folder");
         }
         Err(e) => warn!(reply = r.id, error = %e, "cannot append the reply to the Sent folder; will retry"),
@@ -221,9 +225,9 @@ pub(super) async fn send_one(
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Some((previous, response)) = &previous {
-                Store::sent_complete(&tx, *previous, response)?;
+                store::replies::sent_complete(&tx, *previous, response)?;
             }
-            Store::begin_send(&tx, id)?;
+            store::replies::begin_send(&tx, id)?;
             tx.commit()?;
             Ok(())
         })
@@ -243,7 +247,7 @@ pub(super) async fn send_one(
     }
     match send_outcome(shared, r, result) {
         SendOutcome::Sent(response) if sent.needs_copy() => {
-            shared.store.call(move |c| Store::sent(c, id, &response)).await?;
+            shared.store.call(move |c| store::replies::sent(c, id, &response)).await?;
             append_copy(shared, sent, r).await?;
             Ok(true)
         }
@@ -272,12 +276,12 @@ pub(super) async fn outbox_loop(
         }
         resolve_ambiguous(&shared, &mut sent).await?;
         total += drain_outbox(&shared, &transport, &mut sent, false).await?;
-        let next = shared.store.call(|c| Store::next_due(c)).await?;
+        let next = shared.store.call(|c| store::replies::next_due(c)).await?;
         if next.is_some_and(|t| t <= Utc::now()) {
             // More replies are due already (a page was sent): go on without waiting.
             continue;
         }
-        let oldest_sending = shared.store.call(|c| Store::oldest_sending(c)).await?;
+        let oldest_sending = shared.store.call(|c| store::replies::oldest_sending(c)).await?;
         let check_at = oldest_sending
             .map(|t| t + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default());
         let next = match (next, check_at) {

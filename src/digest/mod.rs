@@ -18,6 +18,7 @@
 //! clients fold into one. `digest_last_sent_at` records the cut-off of the last digest sent,
 //! so consecutive digests partition the arrivals exactly.
 
+use crate::store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ use crate::config::Config;
 use crate::intake::sent::SentStore;
 use crate::reply::transport::{SendError, Transport};
 use crate::rules::Rules;
-use crate::store::query::{self, Filter, MessageRow};
+use crate::store::messages::{Filter, MessageRow};
 use crate::store::{Store, StoreError};
 
 const TEXT_TEMPLATE: &str = include_str!("digest.txt");
@@ -350,9 +351,9 @@ impl Digest {
         now: DateTime<Utc>,
     ) -> Result<Digest, DigestError> {
         let tz = rules.timezone;
-        let since = Store::get_state(conn, LAST_SENT_KEY)?.as_deref().and_then(parse_utc);
-        let all = query::list(conn, &Filter::default())?;
-        let current = query::list(conn, &Filter { current_only: true, ..Filter::default() })?;
+        let since = store::state::get(conn, LAST_SENT_KEY)?.as_deref().and_then(parse_utc);
+        let all = store::messages::list(conn, &Filter::default())?;
+        let current = store::messages::list(conn, &Filter { current_only: true, ..Filter::default() })?;
 
         let arrived_in_window = |m: &&MessageRow| match (parse_utc(&m.stored_at), since) {
             (Some(t), Some(s)) => t >= s && t < now,
@@ -390,7 +391,7 @@ impl Digest {
         let by_id: HashMap<i64, &MessageRow> = current.iter().map(|m| (m.id, m)).collect();
         let mut experts: HashMap<&str, BTreeMap<String, bool>> = HashMap::new();
         let mut with_rows: BTreeSet<i64> = BTreeSet::new();
-        let expert_rows = query::current_experts(conn)?;
+        let expert_rows = store::verdicts::current_experts(conn)?;
         for (id, school, e) in &expert_rows {
             let (Some(m), Some(school)) = (by_id.get(id), school.as_deref()) else { continue };
             with_rows.insert(*id);
@@ -463,11 +464,11 @@ impl Digest {
 
         let held =
             all.iter().filter(|m| m.decision.as_deref() == Some("hold")).map(|m| line(m, tz, String::new())).collect();
-        let failed = query::list(conn, &Filter { failed: true, ..Filter::default() })?
+        let failed = store::messages::list(conn, &Filter { failed: true, ..Filter::default() })?
             .iter()
             .map(|m| line(m, tz, m.error.clone().unwrap_or_default()))
             .collect();
-        let bounced = query::bounced_replies(conn)?
+        let bounced = store::replies::bounced_replies(conn)?
             .into_iter()
             .map(|b| MessageLine {
                 id: b.message,
@@ -732,7 +733,7 @@ pub fn claim(
 ) -> Result<Claim, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let key = sent_key(date);
-    let row = Store::get_state(&tx, &key)?;
+    let row = store::state::get(&tx, &key)?;
     let old: Option<SendState> = row.as_deref().and_then(|r| serde_json::from_str(r).ok());
     let outcome = match (&row, &old) {
         (_, Some(s)) if s.state == "sent" => Claim::Sent { at: s.at.clone() },
@@ -757,7 +758,7 @@ pub fn claim(
             message_id: message_id.into(),
             detail: None,
         };
-        Store::set_state(&tx, &key, &serde_json::to_string(&s)?)?;
+        store::state::set(&tx, &key, &serde_json::to_string(&s)?)?;
     }
     tx.commit()?;
     Ok(outcome)
@@ -802,8 +803,8 @@ pub fn mark_sent(
         message_id: message_id.into(),
         detail: Some(detail.into()),
     };
-    Store::set_state(&tx, &sent_key(date), &serde_json::to_string(&s)?)?;
-    Store::set_state(&tx, LAST_SENT_KEY, cutoff)?;
+    store::state::set(&tx, &sent_key(date), &serde_json::to_string(&s)?)?;
+    store::state::set(&tx, LAST_SENT_KEY, cutoff)?;
     tx.commit()?;
     Ok(())
 }
@@ -822,7 +823,7 @@ fn mark_unsent(
         message_id: message_id.into(),
         detail: Some(error.into()),
     };
-    Store::set_state(conn, &sent_key(date), &serde_json::to_string(&s)?)
+    store::state::set(conn, &sent_key(date), &serde_json::to_string(&s)?)
 }
 
 /// What [`send_once`] did.

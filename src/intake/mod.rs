@@ -20,6 +20,10 @@ pub enum IntakeError {
     /// Network, protocol or server trouble: reconnect with backoff.
     #[error("mailbox connection problem: {0}")]
     Io(String),
+    /// The connection is gone: the server did not answer in time, or closed it. The caller
+    /// must reconnect before anything else (a half-done command cannot be retried on it).
+    #[error("mailbox connection lost: {0}")]
+    Lost(String),
     /// Credentials refused: reconnect too, but the operator must act.
     #[error("{0}")]
     Auth(String),

@@ -96,7 +96,7 @@ async fn timed<T, E: std::fmt::Display>(
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, IntakeError> {
     match tokio::time::timeout(d, f).await {
-        Err(_) => Err(IntakeError::Io(format!("{what}: no answer within {d:?}"))),
+        Err(_) => Err(IntakeError::Lost(format!("{what}: no answer within {d:?}"))),
         Ok(Err(e)) => Err(IntakeError::Io(format!("{what}: {e}"))),
         Ok(Ok(v)) => Ok(v),
     }
@@ -130,7 +130,7 @@ pub async fn login(cfg: &ImapConfig, timeout: Duration) -> Result<Session<Stream
     }
     let login = tokio::time::timeout(timeout, client.login(&cfg.user, cfg.password.expose())).await;
     let mut session = match login {
-        Err(_) => return Err(IntakeError::Io("LOGIN: no answer".into())),
+        Err(_) => return Err(IntakeError::Lost("LOGIN: no answer".into())),
         Ok(Err((e, _))) => {
             return Err(IntakeError::Auth(format!(
                 "the server refused the login for {}: {e}; check [mailbox] user and password (an authorisation code for QQ/163)",
@@ -158,7 +158,7 @@ pub async fn login(cfg: &ImapConfig, timeout: Duration) -> Result<Session<Stream
                     error = %e,
                     "the server refused the IMAP ID command; going on without it"
                 ),
-                Err(_) => return Err(IntakeError::Io("ID: no answer".into())),
+                Err(_) => return Err(IntakeError::Lost("ID: no answer".into())),
             }
         }
     }
@@ -362,14 +362,14 @@ impl ImapSource {
         let outcome = match result {
             Ok(IdleResponse::NewData(data)) => {
                 if format!("{:?}", data.parsed()).contains("Bye") {
-                    return Err(IntakeError::Io("the server closed the connection (BYE) during IDLE".into()));
+                    return Err(IntakeError::Lost("the server closed the connection (BYE) during IDLE".into()));
                 }
                 WaitOutcome::NewMail
             }
             Ok(IdleResponse::Timeout) => WaitOutcome::Timeout,
             Ok(IdleResponse::ManualInterrupt) if stopped_by_us => WaitOutcome::Timeout,
             Ok(IdleResponse::ManualInterrupt) => {
-                return Err(IntakeError::Io("the connection closed during IDLE".into()));
+                return Err(IntakeError::Lost("the connection closed during IDLE".into()));
             }
             Err(e) => return Err(IntakeError::Io(format!("IDLE: {e}"))),
         };
