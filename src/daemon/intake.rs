@@ -1,6 +1,7 @@
 //! The intake task: fetch → store (raw first) → judge → mark, then wait (IDLE or poll),
 //! reconnecting with capped backoff; proof copies of our own replies are recognised here.
 
+use super::outbox::NOT_ACCEPTED;
 use super::*;
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::intake::{IntakeError, Source, proof};
@@ -93,9 +94,6 @@ pub(super) fn proof_address(cfg: &Config) -> String {
         _ => crate::reply::transport::bare(cfg.transport.from()).to_string(),
     }
 }
-
-/// Why an interrupted send is tried again: no copy of it was found (`last_error`).
-pub(super) const NOT_ACCEPTED: &str = "interrupted before the server accepted it";
 
 /// A proof copy met by the intake: where it is, and the reply it proves.
 pub(super) struct ProofCopy {

@@ -20,7 +20,7 @@ use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, TransportConfig};
-use crate::intake::sent::{SentStore, sent_folder};
+use crate::intake::sent::sent_folder;
 use crate::intake::{IntakeError, Source};
 use crate::register;
 use crate::reply::transport::{SendError, Transport};
@@ -33,7 +33,7 @@ mod outbox;
 
 use intake::*;
 use judge::*;
-use outbox::*;
+use outbox::Outbox;
 
 /// Why the daemon stopped.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,7 @@ struct Shared {
     cfg: Config,
     rules: Rules,
     store: Store,
-    outbox_wake: Notify,
+    outbox_wake: Arc<Notify>,
     reply_since: DateTime<Utc>,
 }
 
@@ -95,7 +95,9 @@ pub async fn run(
     };
     info!(store = %cfg.store_path.display(), reply_since = %reply_since, "mail-intake starting");
     let transport = Transport::build(&cfg.transport)?;
-    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake: Notify::new(), reply_since });
+    let outbox_wake = Arc::new(Notify::new());
+    let mut outbox = Outbox::new(&cfg, store.clone(), transport.clone(), outbox_wake.clone());
+    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake, reply_since });
 
     let mut summary = RunSummary::default();
     if once {
@@ -104,7 +106,6 @@ pub async fn run(
         source.logout().await;
         summary.stored = stored;
         summary.judged = judged;
-        let mut sent_folder = sent_folder(&shared.cfg);
         // Interrupted sends younger than sent_check_delay: wait until they can be judged.
         if let Some(oldest) = shared.store.call(|c| store::replies::oldest_sending(c)).await? {
             let due = oldest + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
@@ -113,8 +114,8 @@ pub async fn run(
                 tokio::time::sleep(wait + Duration::from_millis(50)).await;
             }
         }
-        resolve_ambiguous(&shared, &mut sent_folder).await?;
-        summary.replies_sent = drain_outbox(&shared, &transport, &mut sent_folder, true).await?;
+        outbox.resolve_ambiguous().await?;
+        summary.replies_sent = outbox.drain(true).await?;
         return Ok(summary);
     }
 
@@ -124,9 +125,8 @@ pub async fn run(
     });
     let alert_transport = transport.clone();
     let outbox = {
-        let shared = shared.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move { outbox_loop(shared, transport, shutdown).await })
+        tokio::spawn(async move { outbox.run(shutdown).await })
     };
     intake_loop(&shared, &alert_transport, &mut shutdown).await;
     shared.outbox_wake.notify_one();
