@@ -7,7 +7,7 @@
 
 use crate::store;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::store::{Store, StoreError};
@@ -67,10 +67,6 @@ pub struct Status {
     pub replies_held_by_cap: i64,
 }
 
-fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<i64, StoreError> {
-    Ok(conn.query_row(sql, p, |r| r.get(0))?)
-}
-
 fn ago(t: &Option<String>, now: DateTime<Utc>) -> Option<chrono::Duration> {
     t.as_deref().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| now - t.with_timezone(&Utc))
 }
@@ -89,41 +85,25 @@ pub fn status(
     let poll_failures: u32 = get(keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let last_poll_error = get(keys::LAST_POLL_ERROR)?.filter(|_| poll_failures > 0);
     let alert_open_since = get(keys::ALERT_SENT)?.filter(|s| !s.is_empty());
-    let last_send: Option<String> = conn
-        .query_row("SELECT max(sent_at) FROM replies WHERE state IN ('sent', 'bounced')", [], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let overdue_before = (now - chrono::Duration::minutes(10)).to_rfc3339();
-    let stuck_before = (now - chrono::Duration::minutes(10)).to_rfc3339();
+    let messages = store::messages::pipeline_counts(conn)?;
+    let outbox = store::replies::outbox_counts(conn, &(now - chrono::Duration::minutes(10)))?;
     let s = Status {
         level: Level::Healthy,
         reasons: Vec::new(),
-        messages: count(conn, "SELECT count(*) FROM messages", [])?,
-        unjudged: count(conn, "SELECT count(*) FROM messages WHERE state = 'stored'", [])?,
-        judging_failed: count(conn, "SELECT count(*) FROM messages WHERE state = 'failed'", [])?,
-        replies_pending: count(conn, "SELECT count(*) FROM replies WHERE state = 'pending'", [])?,
-        replies_overdue: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'pending' AND next_attempt_at < ?1",
-            [&overdue_before],
-        )?,
-        replies_sending: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'sending' AND sending_at < ?1",
-            [&stuck_before],
-        )?,
-        replies_failed: count(conn, "SELECT count(*) FROM replies WHERE state = 'failed'", [])?,
-        replies_held_by_cap: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'suppressed' AND reason LIKE 'more than % automatic replies to %'",
-            [],
-        )?,
+        messages: messages.0,
+        unjudged: messages.1,
+        judging_failed: messages.2,
+        replies_pending: outbox.pending,
+        replies_overdue: outbox.overdue,
+        replies_sending: outbox.stuck_sending,
+        replies_failed: outbox.failed,
+        replies_held_by_cap: outbox.held_by_cap,
         last_poll,
         last_poll_failure,
         poll_failures,
         last_poll_error,
         alert_open_since,
-        last_send,
+        last_send: outbox.last_send,
     };
     Ok(judge(s, now, poll_interval, alert_after))
 }

@@ -33,9 +33,7 @@ pub fn run(
             return Ok(store::messages::message(c, id)?.map(|_| BTreeSet::from([id])).or(Some(BTreeSet::new())));
         }
         if failed {
-            let mut st = c.prepare("SELECT id FROM messages WHERE state = 'failed' ORDER BY id")?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            return Ok(Some(rows.collect::<Result<BTreeSet<i64>, _>>()?));
+            return Ok(Some(store::messages::failed_ids(c)?.into_iter().collect()));
         }
         debug_assert!(all);
         Ok(None)

@@ -26,7 +26,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -325,20 +325,17 @@ fn line(m: &MessageRow, tz: Tz, note: String) -> MessageLine {
 /// Replies the per-sender daily cap suppressed that nobody released yet (the cap's reason
 /// reads "more than N automatic replies to ADDR in 24 hours", see `reply::plan`).
 fn held_by_cap(conn: &rusqlite::Connection, tz: Tz) -> Result<Vec<MessageLine>, StoreError> {
-    let mut st = conn.prepare(
-        "SELECT r.message, r.recipient, r.subject, r.created_at FROM replies r
-         WHERE r.state = 'suppressed' AND r.reason LIKE 'more than % automatic replies to %' ORDER BY r.id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(MessageLine {
-            id: r.get(0)?,
-            sender: r.get(1)?,
-            subject: r.get(2)?,
-            arrived: local(r.get::<_, Option<String>>(3)?.as_deref(), tz, "%m-%d %H:%M"),
+    let rows = store::replies::held_by_cap(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, sender, subject, created)| MessageLine {
+            id,
+            sender,
+            subject,
+            arrived: local(created.as_deref(), tz, "%m-%d %H:%M"),
             note: String::new(),
         })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+        .collect())
 }
 
 impl Digest {
@@ -779,11 +776,7 @@ fn take_over(
         message_id: message_id.into(),
         detail: None,
     };
-    let n = conn.execute(
-        "UPDATE state SET value = ?3 WHERE key = ?1 AND value = ?2",
-        params![sent_key(date), row, serde_json::to_string(&s)?],
-    )?;
-    Ok(n == 1)
+    store::state::replace_if(conn, &sent_key(date), row, &serde_json::to_string(&s)?)
 }
 
 /// Records that the digest of `date` went out, and its cut-off as the start of the next

@@ -59,10 +59,7 @@ pub const ALL_MAIL: &str = "全部邮件";
 /// When a message arrived, best known first: the verdict's arrival, INTERNALDATE, when it was
 /// stored.
 pub fn arrival(a: &store::messages::Arrival) -> Option<DateTime<FixedOffset>> {
-    [a.arrived.as_deref(), a.internal_date.as_deref(), Some(a.stored_at.as_str())]
-        .into_iter()
-        .flatten()
-        .find_map(|s| DateTime::parse_from_rfc3339(s).ok())
+    a.best()
 }
 
 /// A moment as office time, `YYYY-MM-DD HH:MM:SS`.

@@ -386,14 +386,7 @@ pub fn rebuild(
     mut progress: impl FnMut(i64, Option<&Verdict>, &Verdict),
 ) -> Result<usize> {
     use rayon::prelude::*;
-    let ids: Vec<i64> = {
-        let mut st = conn.prepare(
-            "SELECT m.id FROM messages m LEFT JOIN verdicts v ON v.message = m.id
-             WHERE m.state IN ('judged', 'failed') ORDER BY coalesce(v.arrived, m.internal_date, ''), m.id",
-        )?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        rows.collect::<std::result::Result<_, _>>()?
-    };
+    let ids = crate::store::messages::judged_in_arrival_order(conn)?;
     let mut judged: Vec<Rejudged> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(REBUILD_CHUNK) {
         let mut stored = Vec::with_capacity(chunk.len());

@@ -325,10 +325,10 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<MessageRow>> {
         arg("v.school LIKE ?", format!("%{s}%"), &mut clauses);
     }
     if let Some(s) = &f.since {
-        arg("coalesce(v.arrived, m.stored_at) >= ?", s.clone(), &mut clauses);
+        arg(&format!("{ARRIVAL} >= ?"), s.clone(), &mut clauses);
     }
     if let Some(u) = &f.until {
-        arg("coalesce(v.arrived, m.stored_at) < ?", u.clone(), &mut clauses);
+        arg(&format!("{ARRIVAL} < ?"), u.clone(), &mut clauses);
     }
     if let Some(e) = &f.error {
         arg("v.errors LIKE ?", format!("%\"{e}\"%"), &mut clauses);
@@ -389,6 +389,11 @@ pub fn locations(conn: &Connection, id: i64) -> Result<Vec<Seen>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
+/// When a message arrived, in SQL over `messages m LEFT JOIN verdicts v`: the verdict's
+/// arrival (office time), else INTERNALDATE (or the Maildir delivery time), else when it was
+/// stored. The one definition: [`Arrival::best`] is the same in Rust.
+pub const ARRIVAL: &str = "coalesce(v.arrived, m.internal_date, m.stored_at)";
+
 /// What is known about when a message arrived.
 #[derive(Debug, Clone)]
 pub struct Arrival {
@@ -398,6 +403,16 @@ pub struct Arrival {
     /// IMAP INTERNALDATE (or the Maildir delivery time).
     pub internal_date: Option<String>,
     pub stored_at: String,
+}
+
+impl Arrival {
+    /// The best-known arrival, in the order of [`ARRIVAL`].
+    pub fn best(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        [self.arrived.as_deref(), self.internal_date.as_deref(), Some(self.stored_at.as_str())]
+            .into_iter()
+            .flatten()
+            .find_map(|s| DateTime::parse_from_rfc3339(s).ok())
+    }
 }
 
 /// Arrival facts of every message, by id.
@@ -410,4 +425,31 @@ pub fn arrivals(conn: &Connection) -> Result<Vec<Arrival>> {
         Ok(Arrival { id: r.get(0)?, arrived: r.get(1)?, internal_date: r.get(2)?, stored_at: r.get(3)? })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Messages judged (or whose judging failed), in arrival order: the order the register binds
+/// them in.
+pub fn judged_in_arrival_order(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT m.id FROM messages m LEFT JOIN verdicts v ON v.message = m.id
+         WHERE m.state IN ('judged', 'failed') ORDER BY {ARRIVAL}, m.id"
+    ))?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Ids of the messages whose judging failed, oldest first.
+pub fn failed_ids(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare("SELECT id FROM messages WHERE state = 'failed' ORDER BY id")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// How many messages there are, how many wait to be judged and how many failed.
+pub fn pipeline_counts(conn: &Connection) -> Result<(i64, i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT count(*), coalesce(sum(state = 'stored'), 0), coalesce(sum(state = 'failed'), 0) FROM messages",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
 }

@@ -300,3 +300,60 @@ pub fn reply_counts(conn: &Connection) -> Result<Vec<(ReplyState, i64)>> {
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
+
+/// What the reply cap's reason starts with (`reply::plan`: "more than N automatic replies to
+/// ADDR in 24 hours"), as a LIKE pattern.
+const HELD_BY_CAP: &str = "more than % automatic replies to %";
+
+/// The outbox's health, for `status` and the health check.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    /// Pending and due since before the moment given.
+    pub overdue: i64,
+    /// In `sending` since before the moment given.
+    pub stuck_sending: i64,
+    pub failed: i64,
+    /// Suppressed by the per-sender daily cap, not released.
+    pub held_by_cap: i64,
+    /// When the last reply was accepted.
+    pub last_send: Option<String>,
+}
+
+/// Counts the outbox's rows by what they need; `before`: the moment after which a pending
+/// reply is not overdue yet and a sending one not stuck.
+pub fn outbox_counts(conn: &Connection, before: &DateTime<Utc>) -> Result<OutboxCounts> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(state = 'pending'), 0),
+                coalesce(sum(state = 'pending' AND next_attempt_at < ?1), 0),
+                coalesce(sum(state = 'sending' AND sending_at < ?1), 0),
+                coalesce(sum(state = 'failed'), 0),
+                coalesce(sum(state = 'suppressed' AND reason LIKE ?2), 0),
+                max(CASE WHEN state IN ('sent', 'bounced') THEN sent_at END)
+         FROM replies",
+        params![before.to_rfc3339(), HELD_BY_CAP],
+        |r| {
+            Ok(OutboxCounts {
+                pending: r.get(0)?,
+                overdue: r.get(1)?,
+                stuck_sending: r.get(2)?,
+                failed: r.get(3)?,
+                held_by_cap: r.get(4)?,
+                last_send: r.get(5)?,
+            })
+        },
+    )?)
+}
+
+/// A reply the per-sender daily cap suppressed: (message, recipient, subject, created_at).
+pub type HeldReply = (i64, String, String, Option<String>);
+
+/// Every reply the per-sender daily cap suppressed that nobody released yet.
+pub fn held_by_cap(conn: &Connection) -> Result<Vec<HeldReply>> {
+    let mut st = conn.prepare(
+        "SELECT message, recipient, subject, created_at FROM replies
+         WHERE state = 'suppressed' AND reason LIKE ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map([HELD_BY_CAP], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}

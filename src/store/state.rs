@@ -29,3 +29,10 @@ pub fn first_start(conn: &Connection) -> Result<DateTime<Utc>> {
     set(conn, "first_start", &t.to_rfc3339())?;
     Ok(t)
 }
+
+/// Replaces `key`'s value only if it still is `expected` (a claim nobody changed meanwhile);
+/// returns whether it did.
+pub fn replace_if(conn: &Connection, key: &str, expected: &str, value: &str) -> Result<bool> {
+    let n = conn.execute("UPDATE state SET value = ?3 WHERE key = ?1 AND value = ?2", params![key, expected, value])?;
+    Ok(n == 1)
+}
