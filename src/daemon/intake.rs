@@ -22,14 +22,13 @@ use tracing::{info, warn};
 /// verdicts (each with its reply) saved in another.
 pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
     let info = source.ensure_connected().await?;
-    let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
     let mut stored = 0u64;
     // Stored by an earlier run but never judged (it stopped in between).
     let mut judged = judge_pending(shared).await?;
-    mark(shared, source, &account, &folder, uidvalidity).await?;
+    mark(shared, source, &info).await?;
     loop {
-        let (a, f) = (account.clone(), folder.clone());
-        let last = shared.store.call(move |c| store::messages::cursor(c, &a, &f, uidvalidity)).await?;
+        let mailbox = info.clone();
+        let last = shared.store.call(move |c| store::messages::cursor(c, &mailbox)).await?;
         let uids = source.uids_after(last).await?;
         if uids.is_empty() {
             break;
@@ -51,14 +50,14 @@ pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> R
                 judged += done?;
                 next?
             };
-            mark(shared, source, &account, &folder, uidvalidity).await?;
+            mark(shared, source, &info).await?;
             let Some((new, batch)) = next else { break };
             stored += new;
             to_judge = batch;
         }
     }
     judged += judge_pending(shared).await?;
-    mark(shared, source, &account, &folder, uidvalidity).await?;
+    mark(shared, source, &info).await?;
     let now = Utc::now().to_rfc3339();
     shared.store.call(move |c| store::state::set(c, "last_poll", &now)).await?;
     Ok((stored, judged))
@@ -171,8 +170,7 @@ pub(super) async fn record_proof_copies(
                 if p.state == ReplyState::Sending || p.late_proof {
                     store::replies::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
                 }
-                let l = &p.location;
-                store::messages::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
+                store::messages::skip_uid(&tx, &p.location)?;
             }
             tx.commit()?;
             Ok(())
@@ -247,13 +245,11 @@ pub(super) async fn store_batch(
 pub(super) async fn mark(
     shared: &Arc<Shared>,
     source: &mut Source,
-    account: &str,
-    folder: &str,
-    uidvalidity: u32,
+    mailbox: &crate::store::Mailbox,
 ) -> Result<(), DaemonError> {
     let SourceConfig::Imap(imap) = &shared.cfg.source else { return Ok(()) };
-    let (a, f) = (account.to_string(), folder.to_string());
-    let pending = shared.store.call(move |c| store::messages::unmarked(c, &a, &f, uidvalidity)).await?;
+    let of = mailbox.clone();
+    let pending = shared.store.call(move |c| store::messages::unmarked(c, &of)).await?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -270,9 +266,8 @@ pub(super) async fn mark(
                 return Err(e.into());
             }
         }
-        let (a, f) = (account.to_string(), folder.to_string());
-        let n = uids.len();
-        shared.store.call(move |c| store::messages::set_marked(c, &a, &f, uidvalidity, &uids)).await?;
+        let (of, n) = (mailbox.clone(), uids.len());
+        shared.store.call(move |c| store::messages::set_marked(c, &of, &uids)).await?;
         info!(stage = "mark", count = n, decision = %decision, "keywords set");
     }
     Ok(())

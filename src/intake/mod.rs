@@ -32,13 +32,8 @@ pub enum IntakeError {
     Setup(String),
 }
 
-/// The selected folder's identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxInfo {
-    pub account: String,
-    pub folder: String,
-    pub uidvalidity: u32,
-}
+/// The selected folder's identity (the store's typed mailbox id).
+pub use crate::store::Mailbox as MailboxInfo;
 
 /// Why a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

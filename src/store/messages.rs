@@ -7,6 +7,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{MessageState, ReplyState, Result, now, sha256_hex};
 
+/// One generation of a mailbox folder: account, folder (decoded) and UIDVALIDITY. UIDs are
+/// meaningful only within one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mailbox {
+    pub account: String,
+    pub folder: String,
+    pub uidvalidity: u32,
+}
+
 /// Where a message was seen: an IMAP (account, folder, UIDVALIDITY, UID), or a Maildir file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Location {
@@ -89,11 +98,11 @@ pub fn stored(conn: &Connection, id: i64) -> Result<Option<Stored>> {
 }
 
 /// The highest UID stored for a mailbox generation (0 when none).
-pub fn cursor(conn: &Connection, account: &str, folder: &str, uidvalidity: u32) -> Result<u32> {
+pub fn cursor(conn: &Connection, mailbox: &Mailbox) -> Result<u32> {
     Ok(conn
         .query_row(
             "SELECT last_uid FROM cursors WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3",
-            params![account, folder, uidvalidity],
+            params![mailbox.account, mailbox.folder, mailbox.uidvalidity],
             |r| r.get::<_, u32>(0),
         )
         .optional()?
@@ -136,32 +145,34 @@ pub fn mark_failed(conn: &Connection, message: i64, error: &str) -> Result<()> {
 }
 
 /// Locations of judged messages that do not carry our keyword yet.
-pub fn unmarked(conn: &Connection, account: &str, folder: &str, uidvalidity: u32) -> Result<Vec<(u32, String)>> {
+pub fn unmarked(conn: &Connection, mailbox: &Mailbox) -> Result<Vec<(u32, String)>> {
     let mut st = conn.prepare_cached(
         "SELECT l.uid, v.decision FROM locations l JOIN verdicts v ON v.message = l.message
          WHERE l.account = ?1 AND l.folder = ?2 AND l.uidvalidity = ?3 AND l.marked = 0 ORDER BY l.uid",
     )?;
-    let rows = st.query_map(params![account, folder, uidvalidity], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows =
+        st.query_map(params![mailbox.account, mailbox.folder, mailbox.uidvalidity], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-pub fn set_marked(conn: &Connection, account: &str, folder: &str, uidvalidity: u32, uids: &[u32]) -> Result<()> {
+/// Records that our keywords are set on these UIDs of a mailbox.
+pub fn set_marked(conn: &Connection, mailbox: &Mailbox, uids: &[u32]) -> Result<()> {
     let mut st = conn.prepare_cached(
         "UPDATE locations SET marked = 1 WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
     )?;
     for uid in uids {
-        st.execute(params![account, folder, uidvalidity, uid])?;
+        st.execute(params![mailbox.account, mailbox.folder, mailbox.uidvalidity, uid])?;
     }
     Ok(())
 }
 
 /// Moves a folder's cursor past a UID that is deliberately not stored (the proof copy of
 /// one of our own replies).
-pub fn skip_uid(conn: &Connection, account: &str, folder: &str, uidvalidity: u32, uid: u32) -> Result<()> {
+pub fn skip_uid(conn: &Connection, at: &Location) -> Result<()> {
     conn.execute(
         "INSERT INTO cursors (account, folder, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(account, folder, uidvalidity) DO UPDATE SET last_uid = max(last_uid, excluded.last_uid), updated_at = excluded.updated_at",
-        params![account, folder, uidvalidity, uid, now()],
+        params![at.account, at.folder, at.uidvalidity, at.uid, now()],
     )?;
     Ok(())
 }

@@ -19,7 +19,7 @@ mod states;
 pub mod verdicts;
 pub mod web;
 
-pub use messages::{Fetched, LARGE_MESSAGE_BYTES, Location, Stored};
+pub use messages::{Fetched, LARGE_MESSAGE_BYTES, Location, Mailbox, Stored};
 pub use replies::{NewReply, Reply};
 pub use states::{MessageState, ReplyState};
 pub use verdicts::MAX_SUMMARY_ROWS;
@@ -248,8 +248,9 @@ mod tests {
             let (b, new_b) = super::messages::store_fetched(c, &fetched(2, b"Subject: x\r\n\r\nhi"))?;
             assert!(new_a && !new_b);
             assert_eq!(a, b);
-            assert_eq!(super::messages::cursor(c, "a", "INBOX", 7)?, 2);
-            assert_eq!(super::messages::cursor(c, "a", "INBOX", 8)?, 0);
+            let mailbox = |uidvalidity| super::Mailbox { account: "a".into(), folder: "INBOX".into(), uidvalidity };
+            assert_eq!(super::messages::cursor(c, &mailbox(7))?, 2);
+            assert_eq!(super::messages::cursor(c, &mailbox(8))?, 0);
             assert_eq!(super::messages::unjudged(c, 10)?.len(), 1);
             Ok(())
         })
