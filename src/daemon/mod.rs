@@ -17,13 +17,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::{Notify, watch};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::config::{Config, TransportConfig};
-use crate::intake::sent::sent_folder;
 use crate::intake::{IntakeError, Source};
 use crate::register;
-use crate::reply::transport::{SendError, Transport};
+use crate::reply::transport::Transport;
 use crate::rules::Rules;
 use crate::store::{Store, StoreError};
 
@@ -120,8 +119,9 @@ pub async fn run(
     }
 
     let digest = shared.cfg.digest.enabled.then(|| {
-        let (shared, transport, shutdown) = (shared.clone(), transport.clone(), shutdown.clone());
-        tokio::spawn(async move { digest_loop(shared, transport, shutdown).await })
+        let (cfg, rules, store) = (shared.cfg.clone(), shared.rules.clone(), shared.store.clone());
+        let (transport, shutdown) = (transport.clone(), shutdown.clone());
+        tokio::spawn(async move { crate::digest::run_daily(cfg, rules, store, transport, shutdown).await })
     });
     let alert_transport = transport.clone();
     let outbox = {
@@ -157,54 +157,6 @@ pub fn rebuild_if_needed(store: &Store, rules: &Rules, limits: &crate::limits::L
         Ok(())
     })?;
     Ok(())
-}
-
-/// The daily digest: sleeps until the next `[digest] at` in its zone, sends that day's digest
-/// unless it was sent already (by an earlier run or by hand), and stops on shutdown. A start
-/// after `at` sends the day's digest at once; a temporary failure is retried every 5 minutes
-/// that day.
-async fn digest_loop(shared: Arc<Shared>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
-    const RETRY: Duration = Duration::from_secs(300);
-    const MAX_SLEEP: Duration = Duration::from_secs(3600);
-    let dc = shared.cfg.digest.clone();
-    let mut sent = sent_folder(&shared.cfg);
-    info!(stage = "digest", at = %dc.at, zone = %dc.timezone, to = ?dc.to, "daily digest scheduled");
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let now = Utc::now();
-        let (due, next) = crate::digest::schedule(now, dc.at, dc.timezone);
-        let mut wait = (next - now).to_std().unwrap_or(Duration::ZERO);
-        if let Some(date) = due {
-            // Not cancelled by a shutdown: a send is bounded by the transport's timeout, and
-            // finishing it saves a Sent-folder check at the next start.
-            let outcome =
-                crate::digest::send_once(&shared.store, &shared.cfg, &shared.rules, date, &transport, &mut sent, false)
-                    .await;
-            match outcome {
-                Ok(crate::digest::Outcome::Sent { message_id, .. }) => {
-                    info!(stage = "digest", %date, %message_id, "daily digest sent");
-                }
-                Ok(crate::digest::Outcome::AlreadySent { .. }) => {}
-                Ok(crate::digest::Outcome::InProgress) => {
-                    wait = wait.min(shared.cfg.reply.sent_check_delay + Duration::from_secs(1));
-                }
-                Ok(crate::digest::Outcome::Failed { .. }) => {}
-                Err(crate::digest::DigestError::Send(SendError::Permanent(e))) => {
-                    error!(stage = "digest", %date, error = %e, "ALERT: the daily digest was refused; not retried today (send it with `mail-intake digest --send`)");
-                }
-                Err(e) => {
-                    warn!(stage = "digest", %date, error = %e, retry_in = ?RETRY, "daily digest not sent; will retry");
-                    wait = wait.min(RETRY);
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(wait.clamp(Duration::from_millis(50), MAX_SLEEP)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
 }
 
 /// Whether a transport writes files (the embedded default).

@@ -1,10 +1,14 @@
 //! The digest on a store filled by hand with known verdicts: exact counts, exact lists, and
 //! the once-a-day claim.
 
+use super::send::{DigestState, mark_unsent};
 use super::*;
+use crate::config::Config;
+use crate::reply::transport::Transport;
 use crate::store;
-use crate::store::{Fetched, Location, NewReply, ReplyState};
+use crate::store::{Fetched, Location, NewReply, ReplyState, Store};
 use crate::verdict::{AttachmentInfo, Decision, Expert, Role, Verdict};
+use chrono::NaiveTime;
 use mail_parser::MimeHeaders as _;
 
 struct Mail<'a> {
@@ -442,7 +446,7 @@ fn a_date_is_claimed_once() {
             // Another day is another digest.
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, false)?, Claim::Go { .. }));
             // A permanent refusal: the daemon leaves it, by hand it is retried.
-            mark_unsent(c, date("2023-03-21"), "failed", "<d2>", "550 no")?;
+            mark_unsent(c, date("2023-03-21"), DigestState::Failed, "<d2>", "550 no")?;
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, false)?, Claim::Failed { .. }));
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, true)?, Claim::Go { .. }));
             Ok(())
