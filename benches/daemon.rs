@@ -6,17 +6,14 @@
 //! child process, and prints one Markdown table. See BENCHMARKS.md for what each figure
 //! means; `scripts/bench.sh` wraps this.
 
-#[allow(dead_code)] // the test builders: only some are used here
-#[path = "../tests/support/build.rs"]
-pub(crate) mod build;
-#[path = "../tests/support/mailserver.rs"]
-pub(crate) mod mailserver;
-/// The paths the harness uses, as in the test binary.
-mod support {
-    pub(crate) use super::{build, mailserver};
-}
 mod harness;
+// The integration tests' kit (mail builders, mail server, daemon, IMAP client, generator),
+// shared rather than copied: the benchmark uses only part of it.
+#[allow(dead_code)]
+#[path = "../tests/support/mod.rs"]
+mod support;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use support::mailserver::{MailServer, skip_without_servers};
@@ -37,36 +34,16 @@ fn main() -> ExitCode {
     let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut number = |name: &str| -> Option<usize> {
-            let v = args.next().and_then(|v| v.replace('_', "").parse().ok());
-            if v.is_none() {
-                eprintln!("{name} needs a number\n{USAGE}");
-            }
-            v
-        };
         match a.as_str() {
             // cargo bench passes --bench to every bench target
             "--bench" => {}
-            "--mails" => match number("--mails") {
-                Some(n) => opts.mails = n,
-                None => return ExitCode::from(2),
-            },
-            "--latency" => match number("--latency") {
-                Some(n) => opts.latency = n,
-                None => return ExitCode::from(2),
-            },
-            "--big-mb" => match number("--big-mb") {
-                Some(n) => opts.big_mb = n,
-                None => return ExitCode::from(2),
-            },
-            "--rounds" => match number("--rounds") {
-                Some(n) => opts.judge_rounds = n,
-                None => return ExitCode::from(2),
-            },
-            "--judge-generated" => match number("--judge-generated") {
-                Some(n) => opts.judge_generated = n,
-                None => return ExitCode::from(2),
-            },
+            "--mails" | "--latency" | "--big-mb" | "--rounds" | "--judge-generated" => {
+                let Some(n) = args.next().and_then(|v| v.replace('_', "").parse().ok()) else {
+                    eprintln!("{a} needs a number\n{USAGE}");
+                    return ExitCode::from(2);
+                };
+                *size(&mut opts, &a) = n;
+            }
             "--binary" => match args.next() {
                 Some(path) => opts.binary = path.into(),
                 None => return ExitCode::from(2),
@@ -78,18 +55,7 @@ fn main() -> ExitCode {
                     eprintln!("--write-samples needs DIR N\n{USAGE}");
                     return ExitCode::from(2);
                 };
-                if let Err(e) = std::fs::create_dir_all(&dir) {
-                    eprintln!("cannot create {dir}: {e}");
-                    return ExitCode::from(1);
-                }
-                for i in 0..n {
-                    let path = std::path::Path::new(&dir).join(format!("{i:05}.eml"));
-                    if let Err(e) = std::fs::write(&path, harness::submission(i, "", None)) {
-                        eprintln!("cannot write {}: {e}", path.display());
-                        return ExitCode::from(1);
-                    }
-                }
-                return ExitCode::SUCCESS;
+                return write_samples(Path::new(&dir), n);
             }
             // Writes the large-attachment submission (MB megabytes of scanned PDF) as FILE.
             "--write-big" => {
@@ -97,11 +63,7 @@ fn main() -> ExitCode {
                     eprintln!("--write-big needs FILE MB\n{USAGE}");
                     return ExitCode::from(2);
                 };
-                if let Err(e) = std::fs::write(&file, harness::big_submission(0, mb << 20)) {
-                    eprintln!("cannot write {file}: {e}");
-                    return ExitCode::from(1);
-                }
-                return ExitCode::SUCCESS;
+                return write_file(Path::new(&file), &harness::big_submission(0, mb << 20));
             }
             "--only" => only = args.next().map(|v| v.split(',').map(str::to_string).collect()),
             "--quiet" => opts.verbose = false,
@@ -116,19 +78,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(only) = only {
-        let on = |part: &str| only.iter().any(|o| o == part);
-        if !on("latency") {
-            opts.latency = 0;
-        }
-        if !on("backlog") {
-            opts.mails = 0;
-        }
-        if !on("big") {
-            opts.big_mb = 0;
-        }
-        if !on("judge") {
-            opts.judge_rounds = 0;
-        }
+        keep_only(&mut opts, &only);
     }
     if skip_without_servers("benches/daemon") {
         return ExitCode::from(1);
@@ -141,4 +91,55 @@ fn main() -> ExitCode {
         eprintln!("PROBLEM: {p}");
     }
     if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// The size a numeric flag sets.
+fn size<'a>(opts: &'a mut harness::Options, flag: &str) -> &'a mut usize {
+    match flag {
+        "--mails" => &mut opts.mails,
+        "--latency" => &mut opts.latency,
+        "--big-mb" => &mut opts.big_mb,
+        "--rounds" => &mut opts.judge_rounds,
+        _ => &mut opts.judge_generated,
+    }
+}
+
+/// `--only a,b`: the parts not named are skipped.
+fn keep_only(opts: &mut harness::Options, only: &[String]) {
+    let on = |part: &str| only.iter().any(|o| o == part);
+    for (part, size) in [
+        ("latency", &mut opts.latency),
+        ("backlog", &mut opts.mails),
+        ("big", &mut opts.big_mb),
+        ("judge", &mut opts.judge_rounds),
+    ] {
+        if !on(part) {
+            *size = 0;
+        }
+    }
+}
+
+/// `n` generated submissions as `DIR/00000.eml`, ….
+fn write_samples(dir: &Path, n: usize) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("cannot create {}: {e}", dir.display());
+        return ExitCode::from(1);
+    }
+    for i in 0..n {
+        let code = write_file(&dir.join(format!("{i:05}.eml")), &harness::submission(i, "", None));
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> ExitCode {
+    match std::fs::write(path, bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
 }

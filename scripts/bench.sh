@@ -9,13 +9,6 @@
 # Needs root and the packages (`scripts/mailserver/start.sh install` installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v dovecot >/dev/null 2>&1 || ! [ -x /usr/sbin/postfix ]; then
-    if [ "$(id -u)" = 0 ]; then
-        bash scripts/mailserver/start.sh install
-    else
-        echo "Dovecot/Postfix are missing: run 'sudo bash scripts/mailserver/start.sh install' once." >&2
-        exit 1
-    fi
-fi
+bash scripts/mailserver/install-if-missing.sh
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" >&2
 exec cargo bench --locked --bench daemon -- "$@"

@@ -2,7 +2,7 @@
 //! runs and is correct — every submission stored, judged and answered, the bare FETCH sees the
 //! whole folder. Timings are printed, never asserted.
 
-#[path = "../benches/harness.rs"]
+#[path = "../benches/harness/mod.rs"]
 mod harness;
 
 use crate::support::mailserver::MailServer;

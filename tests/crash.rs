@@ -17,20 +17,9 @@ use std::time::{Duration, Instant};
 use mail_intake::store::Store;
 use mail_intake::{Decision, JudgeOptions, Rules, judge};
 
-use crate::support::daemon::{Daemon, Setup, demo, in_reply_to, write_config};
+use crate::support::daemon::{Daemon, PLAIN, Setup, demo, in_reply_to, write_config};
 use crate::support::mailserver::{MailServer, OFFICE, SCHOOLS};
-
-/// A small deterministic generator (the seed is printed, so a failure can be replayed).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use crate::support::rng::Rng;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -74,7 +63,8 @@ fn crash_run(name: &str, provider_files_sent: bool, mails: usize, kills: usize) 
     let seed = std::env::var("MAIL_INTAKE_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
     });
-    let mut rng = Lcg(seed);
+    // The seed is printed, so a failure can be replayed (MAIL_INTAKE_CRASH_SEED).
+    let mut rng = Rng::new(seed);
     eprintln!("{name}: {mails} mails, {kills} kills, seed {seed}");
 
     // The backlog, appended straight into the office INBOX (fast; same bytes as delivered).
@@ -84,7 +74,7 @@ fn crash_run(name: &str, provider_files_sent: bool, mails: usize, kills: usize) 
     for i in 0..mails {
         let school = SCHOOLS[i % SCHOOLS.len()];
         let id = format!("crash-{i}");
-        let raw = demo(rng.below(10) as usize, school, &id);
+        let raw = demo(rng.below(10), school, &id);
         let v = judge("x", &raw, &rules, &JudgeOptions::default());
         if matches!(v.decision, Decision::Acknowledge | Decision::RequestCorrection) {
             expected.insert(format!("<{id}@test.example>"), school);
@@ -96,11 +86,7 @@ fn crash_run(name: &str, provider_files_sent: bool, mails: usize, kills: usize) 
     assert_eq!(server.count_messages(OFFICE, "INBOX"), mails);
 
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &server,
-        dir.path(),
-        Setup { imap_tls: "none", smtp_tls: "none", smtp_auth: false, server_sent_copies: provider_files_sent },
-    );
+    let config = write_config(&server, dir.path(), Setup { server_sent_copies: provider_files_sent, ..PLAIN });
     let log = dir.path().join("daemon.log");
     let replies = || SCHOOLS.iter().map(|s| server.count_messages(s, "INBOX")).sum::<usize>();
 
@@ -119,7 +105,7 @@ fn crash_run(name: &str, provider_files_sent: bool, mails: usize, kills: usize) 
             failpoint_aborts += 1;
         } else {
             let mut d = Daemon::start(&config, &log);
-            std::thread::sleep(Duration::from_millis(150 + rng.below(700)));
+            std::thread::sleep(Duration::from_millis(150 + rng.below(700) as u64));
             d.kill9();
         }
         done_kills += 1;

@@ -200,16 +200,13 @@ fn tls_round(setup: Setup, name: &str) {
 
 #[test]
 fn implicit_tls_with_a_private_ca() {
-    tls_round(
-        Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, server_sent_copies: false },
-        "implicit_tls_with_a_private_ca",
-    );
+    tls_round(Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, ..PLAIN }, "implicit_tls_with_a_private_ca");
 }
 
 #[test]
 fn starttls_with_a_private_ca() {
     tls_round(
-        Setup { imap_tls: "starttls", smtp_tls: "starttls", smtp_auth: true, server_sent_copies: false },
+        Setup { imap_tls: "starttls", smtp_tls: "starttls", smtp_auth: true, ..PLAIN },
         "starttls_with_a_private_ca",
     );
 }
@@ -218,11 +215,8 @@ fn starttls_with_a_private_ca() {
 fn a_wrong_ca_is_refused_with_a_clear_error() {
     let Some(server) = MailServer::start_or_skip("a_wrong_ca_is_refused_with_a_clear_error") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &server,
-        dir.path(),
-        Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, server_sent_copies: false },
-    );
+    let config =
+        write_config(&server, dir.path(), Setup { imap_tls: "tls", smtp_tls: "tls", smtp_auth: true, ..PLAIN });
     let text = std::fs::read_to_string(&config).unwrap().replace(&server.ca_file.display().to_string(), "");
     std::fs::write(&config, text.replace("reconnect_max = \"2s\"", "reconnect_max = \"1s\"")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mail-intake"))

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use calamine::Reader as _;
 
+use crate::support::daemon::Daemon;
 use crate::support::mail_intake;
 
 /// The demo (10 sample mails judged by `run --once`), with a `[digest]` section added.
@@ -192,22 +193,6 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn stop(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            assert!(status.success(), "the daemon exited with {status}");
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("the daemon did not stop within 20 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn daemon_sends_the_days_digest_once_across_a_restart() {
     // `at = 00:00`: today's digest is due as soon as the daemon starts.
@@ -218,24 +203,16 @@ fn daemon_sends_the_days_digest_once_across_a_restart() {
             .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("digest.")).count())
             .unwrap_or(0)
     };
-    let bin = env!("CARGO_BIN_EXE_mail-intake");
-    let spawn = || {
-        std::process::Command::new(bin)
-            .args(["run", "-c", config.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut daemon = spawn();
+    let log = work.join("daemon.log");
+    let daemon = Daemon::start(&config, &log);
     // The Sent copy is made after the digest is marked sent.
     wait_for("the daemon's digest", Duration::from_secs(30), || sent_copy() == 1);
-    stop(&mut daemon);
+    daemon.stop_cleanly();
     assert_eq!(digest_files(&outbox).len(), 1);
 
-    let mut again = spawn();
+    let again = Daemon::start(&config, &log);
     std::thread::sleep(Duration::from_secs(3));
-    stop(&mut again);
+    again.stop_cleanly();
     assert_eq!(digest_files(&outbox).len(), 1, "a restart sends no second digest the same day");
     assert_eq!(sent_copy(), 1);
     // By hand, the same day: already sent.

@@ -3,7 +3,7 @@
 //! tomorrow's digest will say.
 
 use crate::store;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +12,9 @@ use tokio::sync::watch;
 
 use super::demo_inbox::INBOX;
 use crate::config::Config;
+use crate::rules::Rules;
 use crate::store::Store;
+use crate::store::verdicts::RegisterRow;
 
 fn config_text() -> String {
     String::from(
@@ -39,6 +41,36 @@ reply_since = "2023-01-01"
 pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
     let addr: std::net::SocketAddr =
         listen.parse().with_context(|| format!("--listen {listen}: expected an address like 127.0.0.1:8025"))?;
+    let inbox = write_inbox(dir)?;
+    let config_path = dir.join("mail-intake.toml");
+    std::fs::write(&config_path, config_text()).context("cannot write the demo configuration")?;
+    let cfg = Config::load(&config_path)?;
+    let web_cfg = cfg.clone();
+    let rules = super::load_rules(None)?;
+    let store_path = cfg.store_path.clone();
+
+    println!("mail-intake demo — {} sample mails in {}\n", INBOX.len(), inbox.display());
+    run_daemon(cfg, &rules)?;
+
+    let store = Store::open(&store_path)?;
+    let rows = store.with(|c| store::verdicts::register(c))?;
+    let mut out = std::io::stdout().lock();
+    print_register(&mut out, &rows, &store_path)?;
+    print_submissions(&mut out, &store, &rules)?;
+    print_replies(&mut out, &dir.join("outbox"))?;
+    print_digest(&mut out, &store, &rules, &rows, dir)?;
+    writeln!(out, "\nEverything is in {} — run it again any time; it starts afresh.", dir.display())?;
+    if !serve {
+        writeln!(out, "To see the register in a browser: mail-intake demo --serve (cargo run -- demo --serve)")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(out);
+    serve_register(web_cfg, rules, &config_path, addr)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dir` made afresh with the sample inbox as a Maildir in it; returns the inbox.
+fn write_inbox(dir: &Path) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
@@ -56,21 +88,17 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
             std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(t)).ok();
         }
     }
-    let config_path = dir.join("mail-intake.toml");
-    std::fs::write(&config_path, config_text()).context("cannot write the demo configuration")?;
-    let cfg = Config::load(&config_path)?;
-    let web_cfg = cfg.clone();
-    let rules = super::load_rules(None)?;
-    let store_path = cfg.store_path.clone();
-    let outbox: PathBuf = dir.join("outbox");
+    Ok(inbox)
+}
 
-    println!("mail-intake demo — {} sample mails in {}\n", INBOX.len(), inbox.display());
+/// The daemon's main job once over the inbox, and a line saying what it did.
+fn run_daemon(cfg: Config, rules: &Rules) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let rules2 = rules.clone();
+    let rules = rules.clone();
     let summary = runtime.block_on(async move {
         let (_tx, rx) = watch::channel(false);
-        crate::daemon::run(cfg, rules2, true, rx).await
+        crate::daemon::run(cfg, rules, true, rx).await
     })?;
     println!(
         "daemon run: stored {} message(s), judged {}, wrote {} reply(ies) in {:.1} s\n",
@@ -79,12 +107,13 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
         summary.replies_sent,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
 
-    let store = Store::open(&store_path)?;
-    let rows = store.with(|c| store::verdicts::register(c))?;
-    let mut out = std::io::stdout().lock();
+/// One line per stored mail.
+fn print_register(out: &mut impl Write, rows: &[RegisterRow], store_path: &Path) -> anyhow::Result<()> {
     writeln!(out, "== The register ({})", store_path.display())?;
-    for r in &rows {
+    for r in rows {
         let who = r.expert_name.as_deref().or(r.category.as_deref()).unwrap_or("");
         let mut notes: Vec<String> = r.errors.clone();
         notes.extend(r.warnings.iter().cloned());
@@ -100,9 +129,13 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
             notes.join(", ")
         )?;
     }
+    Ok(())
+}
 
+/// One line per submission.
+fn print_submissions(out: &mut impl Write, store: &Store, rules: &Rules) -> anyhow::Result<()> {
     writeln!(out, "\n== The submissions (what the office counts: one per school and expert / 专业大类 / summary)")?;
-    let dossiers = store.with(|c| crate::register::view::dossiers(c, &Default::default(), &rules))?;
+    let dossiers = store.with(|c| crate::register::view::dossiers(c, &Default::default(), rules))?;
     for d in &dossiers {
         let mails: Vec<String> = d.messages.iter().map(|m| format!("#{m}")).collect();
         writeln!(
@@ -117,9 +150,13 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
             d.errors.iter().chain(&d.warnings).cloned().collect::<Vec<_>>().join(", ")
         )?;
     }
+    Ok(())
+}
 
+/// Each reply written to `outbox`: addressee, subject and the first lines of its text.
+fn print_replies(out: &mut impl Write, outbox: &Path) -> anyhow::Result<()> {
     writeln!(out, "\n== The replies ({})", outbox.display())?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&outbox)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
         .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
         .unwrap_or_default();
     files.sort();
@@ -135,8 +172,18 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(())
+}
 
-    // The digest as the office would get it the morning after the newest mail.
+/// The digest as the office would get it the morning after the newest mail: as text here,
+/// as HTML in `dir`.
+fn print_digest(
+    out: &mut impl Write,
+    store: &Store,
+    rules: &Rules,
+    rows: &[RegisterRow],
+    dir: &Path,
+) -> anyhow::Result<()> {
     let newest = rows
         .iter()
         .filter_map(|r| r.arrived.as_deref())
@@ -144,20 +191,18 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
         .max()
         .map(|a| a.with_timezone(&rules.timezone).date_naive() + chrono::Duration::days(1))
         .unwrap_or_else(|| chrono::Utc::now().with_timezone(&rules.timezone).date_naive());
-    let digest = store.with(|c| Ok(crate::digest::Digest::compute(c, &rules, newest, chrono::Utc::now())))??;
+    let digest = store.with(|c| Ok(crate::digest::Digest::compute(c, rules, newest, chrono::Utc::now())))??;
     let html_path = dir.join("digest.html");
     std::fs::write(&html_path, crate::digest::render_html(&digest)?).context("cannot write the digest")?;
     writeln!(out, "\n== The digest-to-be (for {newest}; as HTML in {})", html_path.display())?;
     for line in crate::digest::render_text(&digest)?.lines() {
         writeln!(out, "  {line}")?;
     }
-    writeln!(out, "\nEverything is in {} — run it again any time; it starts afresh.", dir.display())?;
-    if !serve {
-        writeln!(out, "To see the register in a browser: mail-intake demo --serve (cargo run -- demo --serve)")?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    drop(out);
-    let mut cfg = web_cfg;
+    Ok(())
+}
+
+/// The register in a browser on `addr` until Ctrl-C, for the user demo / demo (admin).
+fn serve_register(mut cfg: Config, rules: Rules, config_path: &Path, addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let hash =
         crate::web::auth::hash_password("demo").map_err(|e| anyhow::anyhow!("cannot hash the demo password: {e}"))?;
     cfg.web.users = vec![crate::web::config::User {
@@ -167,5 +212,5 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
     }];
     let app = crate::web::App::new(cfg, rules, config_path.display().to_string())?;
     super::web::serve_until_stopped(app, addr, true, " — log in as demo / demo (admin); Ctrl-C stops")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -13,8 +13,9 @@ use chrono::{DateTime, FixedOffset};
 use rusqlite::Connection;
 
 use super::{ExportError, words};
-use crate::rules::{Part, Rules};
+use crate::rules::{KindRule, Part, Rules};
 use crate::store::messages::{Filter, MessageRow};
+use crate::verdict::Verdict;
 
 /// One cell: text (names, dates, phone numbers — never converted) or a count.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,70 +85,8 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
 
     let mut sheets = Vec::new();
     for kind in &rules.kinds {
-        let rows: Vec<&MessageRow> = current.iter().copied().filter(|m| m.kind.as_deref() == Some(&kind.id)).collect();
-        let mut verdicts = Vec::with_capacity(rows.len());
-        for m in &rows {
-            verdicts.push(store::verdicts::verdict(conn, m.id)?);
-        }
-        // School first, then the kind's other subject parts, then any other field seen.
-        let mut fields: Vec<String> = vec![Part::School.field().to_string()];
-        for p in &kind.subject_parts {
-            if !fields.iter().any(|f| f == p.field()) {
-                fields.push(p.field().to_string());
-            }
-        }
-        let extra: BTreeSet<&String> =
-            verdicts.iter().flatten().flat_map(|v| v.fields.keys()).filter(|k| !fields.contains(k)).collect();
-        fields.extend(extra.into_iter().cloned());
-
-        let mut header = vec!["编号".to_string(), "到达时间".to_string()];
-        header.extend(fields.iter().map(|f| words::field(f)));
-        header.extend(["结论", "问题", "提示", "附件", "发件人", "主题", "回执", "报送编号"].map(String::from));
-        let mut out = Vec::with_capacity(rows.len());
-        for (m, v) in rows.iter().zip(&verdicts) {
-            let mut row = vec![t(m.id.to_string()), t(when(m.id))];
-            for f in &fields {
-                let value = v.as_ref().and_then(|v| v.fields.get(f)).cloned().or_else(|| match f.as_str() {
-                    "school" => m.school.clone(),
-                    "expert_name" => m.expert_name.clone(),
-                    "category" => m.category.clone(),
-                    _ => None,
-                });
-                row.push(t(value.unwrap_or_default()));
-            }
-            // The submission's current parts (from any of its mails), else the mail's own.
-            let attachments = v
-                .as_ref()
-                .map(|v| match &v.submission {
-                    Some(s) => s
-                        .parts
-                        .iter()
-                        .map(|p| format!("{}（{}，#{}）", p.filename, words::role(p.role), p.message))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    None => v
-                        .attachments
-                        .iter()
-                        .map(|a| format!("{}（{}{}）", a.filename, words::role(a.role), words::seal_note(a)))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                })
-                .unwrap_or_default();
-            row.extend([
-                t(words::decision(m.decision.as_deref().unwrap_or_default())),
-                t(words::errors(&m.errors)),
-                t(words::warnings(&m.warnings, rules)),
-                t(attachments),
-                opt(m.sender.as_deref()),
-                t(m.subject.clone()),
-                t(words::reply_state(m.reply_state)),
-                t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
-            ]);
-            out.push(row);
-        }
-        sheets.push(Sheet { name: kind.name.clone(), header, rows: out });
+        sheets.push(kind_sheet(conn, kind, &current, &when, rules)?);
     }
-
     sheets.push(super::submissions::submissions_sheet(conn, rules)?);
     sheets.push(experts_sheet(conn)?);
     sheets.push(roster_sheet(&current, rules));
@@ -155,6 +94,92 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
     sheets.push(super::submissions::listed_sheet(conn)?);
     sheets.push(all_mail_sheet(&all, &when, rules));
     Ok(sheets)
+}
+
+/// The current submissions of one kind, a row each.
+fn kind_sheet(
+    conn: &Connection,
+    kind: &KindRule,
+    current: &[&MessageRow],
+    when: &dyn Fn(i64) -> String,
+    rules: &Rules,
+) -> Result<Sheet, ExportError> {
+    let rows: Vec<&MessageRow> = current.iter().copied().filter(|m| m.kind.as_deref() == Some(&kind.id)).collect();
+    let mut verdicts = Vec::with_capacity(rows.len());
+    for m in &rows {
+        verdicts.push(store::verdicts::verdict(conn, m.id)?);
+    }
+    let fields = kind_fields(kind, &verdicts);
+    let mut header = vec!["编号".to_string(), "到达时间".to_string()];
+    header.extend(fields.iter().map(|f| words::field(f)));
+    header.extend(["结论", "问题", "提示", "附件", "发件人", "主题", "回执", "报送编号"].map(String::from));
+    let out = rows.iter().zip(&verdicts).map(|(m, v)| kind_row(m, v.as_ref(), &fields, when, rules)).collect();
+    Ok(Sheet { name: kind.name.clone(), header, rows: out })
+}
+
+/// The field columns of a kind's sheet: school first, then the kind's other subject parts,
+/// then any other field seen.
+fn kind_fields(kind: &KindRule, verdicts: &[Option<Verdict>]) -> Vec<String> {
+    let mut fields: Vec<String> = vec![Part::School.field().to_string()];
+    for p in &kind.subject_parts {
+        if !fields.iter().any(|f| f == p.field()) {
+            fields.push(p.field().to_string());
+        }
+    }
+    let extra: BTreeSet<&String> =
+        verdicts.iter().flatten().flat_map(|v| v.fields.keys()).filter(|k| !fields.contains(k)).collect();
+    fields.extend(extra.into_iter().cloned());
+    fields
+}
+
+/// One submission's row in its kind's sheet.
+fn kind_row(
+    m: &MessageRow,
+    v: Option<&Verdict>,
+    fields: &[String],
+    when: &dyn Fn(i64) -> String,
+    rules: &Rules,
+) -> Vec<Cell> {
+    let mut row = vec![t(m.id.to_string()), t(when(m.id))];
+    for f in fields {
+        let value = v.and_then(|v| v.fields.get(f)).cloned().or_else(|| match f.as_str() {
+            "school" => m.school.clone(),
+            "expert_name" => m.expert_name.clone(),
+            "category" => m.category.clone(),
+            _ => None,
+        });
+        row.push(t(value.unwrap_or_default()));
+    }
+    row.extend([
+        t(words::decision(m.decision.as_deref().unwrap_or_default())),
+        t(words::errors(&m.errors)),
+        t(words::warnings(&m.warnings, rules)),
+        t(v.map(attachments_text).unwrap_or_default()),
+        opt(m.sender.as_deref()),
+        t(m.subject.clone()),
+        t(words::reply_state(m.reply_state)),
+        t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
+    ]);
+    row
+}
+
+/// The submission's current parts (from any of its mails), else the mail's own attachments,
+/// a line each.
+fn attachments_text(v: &Verdict) -> String {
+    match &v.submission {
+        Some(s) => s
+            .parts
+            .iter()
+            .map(|p| format!("{}（{}，#{}）", p.filename, words::role(p.role), p.message))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => v
+            .attachments
+            .iter()
+            .map(|a| format!("{}（{}{}）", a.filename, words::role(a.role), words::seal_note(a)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// The experts of current expert submissions, as 附件3 lists them.

@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesRef, Event};
 
 use super::Document;
 use crate::limits::{CapError, Limits, read_capped};
@@ -41,104 +41,124 @@ struct Table {
 /// Parses WordprocessingML body XML.
 pub fn parse_document_xml(xml: &str) -> Result<Document, String> {
     let mut reader = Reader::from_str(xml);
-    let mut doc = Document::default();
-    let mut stack: Vec<Table> = Vec::new();
-    let mut in_text = false;
-    let mut paragraph = String::new();
+    let mut walk = Walk::default();
     loop {
         let event = reader.read_event().map_err(|e| format!("Word 文件正文无法解析（{e}）"))?;
         match event {
-            Event::Start(e) => match e.local_name().as_ref() {
-                "tbl" => stack.push(Table::default()),
-                "tr" => {
-                    if let Some(t) = stack.last_mut() {
-                        t.row.clear();
-                    }
-                }
-                "tc" => {
-                    if let Some(t) = stack.last_mut() {
-                        t.cell = Some(String::new());
-                    }
-                }
-                "t" => in_text = true,
-                "p" => paragraph.clear(),
-                _ => {}
-            },
-            Event::Empty(e) => match e.local_name().as_ref() {
-                "br" | "cr" | "tab" => {
-                    push_text(&mut stack, &mut paragraph, " ");
-                }
-                "tc" => {
-                    if let Some(t) = stack.last_mut() {
-                        t.row.push(String::new());
-                    }
-                }
-                _ => {}
-            },
-            Event::End(e) => match e.local_name().as_ref() {
-                "t" => in_text = false,
-                "p" => {
-                    let text = paragraph.trim().to_string();
-                    if !text.is_empty() {
-                        doc.paragraphs.push(text);
-                    }
-                    paragraph.clear();
-                    // A paragraph break inside a cell separates lines.
-                    if let Some(cell) = stack.last_mut().and_then(|t| t.cell.as_mut())
-                        && !cell.is_empty()
-                        && !cell.ends_with(' ')
-                    {
-                        cell.push(' ');
-                    }
-                }
-                "tc" => {
-                    if let Some(t) = stack.last_mut() {
-                        let cell = t.cell.take().unwrap_or_default();
-                        t.row.push(cell.split_whitespace().collect::<Vec<_>>().join(" "));
-                    }
-                }
-                "tr" => {
-                    if let Some(t) = stack.last_mut() {
-                        let row = std::mem::take(&mut t.row);
-                        t.rows.push(row);
-                    }
-                }
-                "tbl" => {
-                    if let Some(t) = stack.pop() {
-                        doc.tables.push(t.rows);
-                    }
-                }
-                _ => {}
-            },
-            Event::Text(t) if in_text => {
-                let s = t.xml10_content();
-                push_text(&mut stack, &mut paragraph, &s);
-            }
-            Event::GeneralRef(r) if in_text => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => match r.xml10_content().as_ref() {
-                        "amp" => "&".into(),
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "quot" => "\"".into(),
-                        "apos" => "'".into(),
-                        _ => String::new(),
-                    },
-                };
-                push_text(&mut stack, &mut paragraph, &resolved);
-            }
+            Event::Start(e) => walk.start(e.local_name().as_ref()),
+            Event::Empty(e) => walk.empty(e.local_name().as_ref()),
+            Event::End(e) => walk.end(e.local_name().as_ref()),
+            Event::Text(t) if walk.in_text => walk.text(&t.xml10_content()),
+            Event::GeneralRef(r) if walk.in_text => walk.text(&resolve_ref(&r)),
             Event::Eof => break,
             _ => {}
         }
     }
-    Ok(doc)
+    Ok(walk.doc)
 }
 
-fn push_text(stack: &mut [Table], paragraph: &mut String, s: &str) {
-    paragraph.push_str(s);
-    if let Some(cell) = stack.last_mut().and_then(|t| t.cell.as_mut()) {
-        cell.push_str(s);
+/// The text an entity or character reference in `<w:t>` stands for (nothing when unknown).
+fn resolve_ref(r: &BytesRef) -> String {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => match r.xml10_content().as_ref() {
+            "amp" => "&".into(),
+            "lt" => "<".into(),
+            "gt" => ">".into(),
+            "quot" => "\"".into(),
+            "apos" => "'".into(),
+            _ => String::new(),
+        },
+    }
+}
+
+/// Where the walk over the body is: the document so far, the tables open (innermost last),
+/// whether inside `<w:t>`, the paragraph's text so far.
+#[derive(Default)]
+struct Walk {
+    doc: Document,
+    stack: Vec<Table>,
+    in_text: bool,
+    paragraph: String,
+}
+
+impl Walk {
+    fn start(&mut self, name: &str) {
+        match name {
+            "tbl" => self.stack.push(Table::default()),
+            "tr" => {
+                if let Some(t) = self.stack.last_mut() {
+                    t.row.clear();
+                }
+            }
+            "tc" => {
+                if let Some(t) = self.stack.last_mut() {
+                    t.cell = Some(String::new());
+                }
+            }
+            "t" => self.in_text = true,
+            "p" => self.paragraph.clear(),
+            _ => {}
+        }
+    }
+
+    fn empty(&mut self, name: &str) {
+        match name {
+            "br" | "cr" | "tab" => self.text(" "),
+            "tc" => {
+                if let Some(t) = self.stack.last_mut() {
+                    t.row.push(String::new());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, name: &str) {
+        match name {
+            "t" => self.in_text = false,
+            "p" => self.end_paragraph(),
+            "tc" => {
+                if let Some(t) = self.stack.last_mut() {
+                    let cell = t.cell.take().unwrap_or_default();
+                    t.row.push(cell.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+            }
+            "tr" => {
+                if let Some(t) = self.stack.last_mut() {
+                    let row = std::mem::take(&mut t.row);
+                    t.rows.push(row);
+                }
+            }
+            "tbl" => {
+                if let Some(t) = self.stack.pop() {
+                    self.doc.tables.push(t.rows);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn end_paragraph(&mut self) {
+        let text = self.paragraph.trim().to_string();
+        if !text.is_empty() {
+            self.doc.paragraphs.push(text);
+        }
+        self.paragraph.clear();
+        // A paragraph break inside a cell separates lines.
+        if let Some(cell) = self.stack.last_mut().and_then(|t| t.cell.as_mut())
+            && !cell.is_empty()
+            && !cell.ends_with(' ')
+        {
+            cell.push(' ');
+        }
+    }
+
+    fn text(&mut self, s: &str) {
+        self.paragraph.push_str(s);
+        if let Some(cell) = self.stack.last_mut().and_then(|t| t.cell.as_mut()) {
+            cell.push_str(s);
+        }
     }
 }
 

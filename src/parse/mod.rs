@@ -10,7 +10,7 @@ pub mod header;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, FixedOffset};
-use mail_parser::{MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{ContentType, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::limits::Limits;
 
@@ -100,7 +100,21 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Mail {
 
 fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail {
     let mut mail = Mail::default();
-    // Some archived messages start with an mbox "From " line or blank lines.
+    let raw = skip_preamble(raw);
+    let Some(mut msg) = parse_message(raw, &mut mail.problems) else {
+        mail.problems.push("the file is not a MIME message (no headers could be read)".into());
+        return mail;
+    };
+    // The parsed message borrows `raw`: header offsets point into it.
+    read_headers(&msg, raw, &mut mail);
+    mail.body_text = body_text(&msg);
+    read_attachments(&mut msg, raw, limits, depth, budget, &mut mail);
+    mail
+}
+
+/// The message without an mbox "From " line or blank lines before it (some archived
+/// messages start so).
+fn skip_preamble(raw: &[u8]) -> &[u8] {
     let mut start = 0;
     if raw.starts_with(b"From ")
         && let Some(nl) = raw.iter().position(|&c| c == b'\n')
@@ -110,20 +124,22 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     while start < raw.len() && (raw[start] == b'\n' || raw[start] == b'\r') {
         start += 1;
     }
-    let raw = &raw[start..];
-    // mail-parser has internal assertions that odd nestings of multipart and message/rfc822
-    // can trip (found by fuzzing; a panic in debug builds): then only the headers are read.
-    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw))).unwrap_or_else(|_| {
-        mail.problems.push("邮件的 MIME 结构无法解析，只读取了邮件头".into());
-        catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse_headers(raw))).ok().flatten()
-    });
-    let Some(mut msg) = parsed else {
-        mail.problems.push("the file is not a MIME message (no headers could be read)".into());
-        return mail;
-    };
-    // The parsed message borrows `raw`: header offsets point into it.
-    let msg_raw = raw;
+    &raw[start..]
+}
 
+/// mail-parser's reading of the message. It has internal assertions that odd nestings of
+/// multipart and message/rfc822 can trip (found by fuzzing; a panic in debug builds): then
+/// only the headers are read, and `problems` says so.
+fn parse_message<'x>(raw: &'x [u8], problems: &mut Vec<String>) -> Option<Message<'x>> {
+    catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw))).unwrap_or_else(|_| {
+        problems.push("邮件的 MIME 结构无法解析，只读取了邮件头".into());
+        catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse_headers(raw))).ok().flatten()
+    })
+}
+
+/// Every header decoded from the raw bytes, and the ones the judge reads by name: subject,
+/// Message-ID, sender, Reply-To, dates, content type.
+fn read_headers(msg: &Message, msg_raw: &[u8], mail: &mut Mail) {
     for h in msg.headers() {
         let name = h.name().to_ascii_lowercase();
         let (s, e) = (h.offset_start() as usize, h.offset_end() as usize);
@@ -140,23 +156,34 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
         mail.reply_to = addr.address().map(|a| a.trim().to_ascii_lowercase());
     }
     mail.date = msg.date().and_then(to_chrono);
-    mail.received = mail
-        .headers
+    mail.received = newest_received(&mail.headers);
+    if let Some(ct) = msg.content_type() {
+        mail.content_type = content_type_of(ct);
+        mail.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
+    }
+}
+
+/// The newest date of the `Received:` headers.
+fn newest_received(headers: &[(String, String)]) -> Option<DateTime<FixedOffset>> {
+    headers
         .iter()
         .filter(|(n, _)| n == "received")
         .filter_map(|(_, v)| v.rsplit(';').next())
         .filter_map(|d| mail_parser::DateTime::parse_rfc822(d.trim()))
         .filter_map(|d| to_chrono(&d))
-        .max();
-    if let Some(ct) = msg.content_type() {
-        mail.content_type = match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-            None => ct.ctype().to_ascii_lowercase(),
-        };
-        mail.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
-    }
+        .max()
+}
 
-    // Body text.
+/// `type/subtype`, lowercase.
+fn content_type_of(ct: &ContentType) -> String {
+    match ct.subtype() {
+        Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+        None => ct.ctype().to_ascii_lowercase(),
+    }
+}
+
+/// The text of every text and HTML body part, capped at [`MAX_BODY_CHARS`].
+fn body_text(msg: &Message) -> String {
     let mut body = String::new();
     for i in 0..msg.text_body_count() {
         if let Some(t) = msg.body_text(i) {
@@ -173,72 +200,88 @@ fn parse_at(raw: &[u8], limits: &Limits, depth: usize, budget: &mut u64) -> Mail
     if body.chars().count() > MAX_BODY_CHARS {
         body = body.chars().take(MAX_BODY_CHARS).collect();
     }
-    mail.body_text = body;
+    body
+}
 
-    // Attachments.
+/// Where the walk over a message's attachments is.
+struct Walk<'a> {
+    limits: &'a Limits,
+    depth: usize,
+    budget: &'a mut u64,
+}
+
+/// Every part mail-parser lists as an attachment, in order: forwarded messages parsed,
+/// quoted headers' Message-IDs kept, stray text parts added to the body, files (archives
+/// opened) added to the attachments.
+fn read_attachments(
+    msg: &mut Message,
+    msg_raw: &[u8],
+    limits: &Limits,
+    depth: usize,
+    budget: &mut u64,
+    mail: &mut Mail,
+) {
+    let mut walk = Walk { limits, depth, budget };
     let attachment_ids: Vec<usize> = msg.attachments.iter().map(|&id| id as usize).collect();
     for (n, id) in attachment_ids.into_iter().enumerate() {
-        let Some(part) = msg.parts.get(id) else { continue };
+        let Some(part) = msg.parts.get_mut(id) else { continue };
         if n >= limits.max_parts {
             mail.problems.push(format!("more than {} attachments; the rest were not read", limits.max_parts));
             break;
         }
-        let ctype = part
-            .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                None => ct.ctype().to_string(),
-            })
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if let PartType::Message(inner) = &part.body {
-            if depth < MAX_DEPTH {
-                let inner_mail = parse_at(inner.raw_message(), limits, depth + 1, budget);
-                if let Some(id) = &inner_mail.message_id {
-                    mail.quoted_message_ids.push(id.clone());
-                }
-                mail.forwarded.push(inner_mail);
-            } else {
-                mail.problems.push("forwarded messages nested too deeply; the innermost were not read".into());
-            }
-            continue;
-        }
-        if ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers" {
-            let text = header::decode_raw(part.contents());
-            mail.quoted_message_ids.extend(quoted_ids(&text));
-            continue;
-        }
-        let filename = part_filename(part, msg_raw);
-        let inline = part.content_disposition().map(|d| !d.is_attachment()).unwrap_or(true);
-        let has_content_id = part.content_id().is_some();
-        let bytes = take_contents(&mut msg.parts[id]);
-        if ctype.starts_with("text/") && filename.is_none() {
-            // A body part mail-parser listed as attachment (e.g. a second text part): keep the text.
-            let text = String::from_utf8_lossy(&bytes);
-            if mail.body_text.len() < MAX_BODY_CHARS {
-                mail.body_text.push_str(&text);
-                mail.body_text.push('\n');
-            }
-            continue;
-        }
-        let filename = filename.unwrap_or_else(|| default_name(&ctype, n));
-        archive::push(
-            &mut mail.attachments,
-            Attachment {
-                filename,
-                declared_type: ctype,
-                bytes,
-                inline,
-                has_content_id,
-                archive: None,
-                archive_state: ArchiveState::NotArchive,
-            },
-            limits,
-            budget,
-            &mut mail.problems,
-        );
+        read_part(part, n, msg_raw, &mut walk, mail);
     }
-    mail
+}
+
+/// One part listed as an attachment (the `n`th).
+fn read_part(part: &mut MessagePart, n: usize, msg_raw: &[u8], walk: &mut Walk, mail: &mut Mail) {
+    let ctype = part.content_type().map(content_type_of).unwrap_or_default();
+    if let PartType::Message(inner) = &part.body {
+        read_forwarded(inner.raw_message(), walk, mail);
+        return;
+    }
+    if ctype == "text/rfc822-headers" || ctype == "message/rfc822-headers" {
+        let text = header::decode_raw(part.contents());
+        mail.quoted_message_ids.extend(quoted_ids(&text));
+        return;
+    }
+    let filename = part_filename(part, msg_raw);
+    let inline = part.content_disposition().map(|d| !d.is_attachment()).unwrap_or(true);
+    let has_content_id = part.content_id().is_some();
+    let bytes = take_contents(part);
+    if ctype.starts_with("text/") && filename.is_none() {
+        // A body part mail-parser listed as attachment (e.g. a second text part): keep the text.
+        let text = String::from_utf8_lossy(&bytes);
+        if mail.body_text.len() < MAX_BODY_CHARS {
+            mail.body_text.push_str(&text);
+            mail.body_text.push('\n');
+        }
+        return;
+    }
+    let filename = filename.unwrap_or_else(|| default_name(&ctype, n));
+    let attachment = Attachment {
+        filename,
+        declared_type: ctype,
+        bytes,
+        inline,
+        has_content_id,
+        archive: None,
+        archive_state: ArchiveState::NotArchive,
+    };
+    archive::push(&mut mail.attachments, attachment, walk.limits, walk.budget, &mut mail.problems);
+}
+
+/// A forwarded message (`message/rfc822`), parsed recursively up to [`MAX_DEPTH`].
+fn read_forwarded(raw: &[u8], walk: &mut Walk, mail: &mut Mail) {
+    if walk.depth >= MAX_DEPTH {
+        mail.problems.push("forwarded messages nested too deeply; the innermost were not read".into());
+        return;
+    }
+    let inner_mail = parse_at(raw, walk.limits, walk.depth + 1, walk.budget);
+    if let Some(id) = &inner_mail.message_id {
+        mail.quoted_message_ids.push(id.clone());
+    }
+    mail.forwarded.push(inner_mail);
 }
 
 /// A part's decoded content, taken out of the parsed message: no copy when mail-parser

@@ -2,6 +2,8 @@
 //! readable part from any of its mails, the errors computed on those parts, the warnings, and
 //! the state. Pure: mails in, [`Assessment`] out.
 
+use std::collections::BTreeMap;
+
 use crate::classify::SubjectReading;
 use crate::rules::{KindRule, Part, Rules};
 use crate::text::squeeze;
@@ -95,18 +97,46 @@ const ROLES: [Role; 4] = [Role::Form, Role::Scan, Role::SummaryTable, Role::Repo
 /// passed over).
 pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules) -> Assessment {
     let mails: Vec<&Contribution> = mails.iter().filter(|c| c.contributes()).collect();
-    let latest = mails.last();
+    let latest = mails.last().copied();
+    let (parts, source_of) = current_parts(&mails);
+    let (attachment_errors, seal_warnings) = attachment_findings(kind, &mails, &source_of);
+    let form_mail = source_of.get(&(Role::Form as u8)).copied();
+    let experts: Vec<Expert> = form_mail.map(|m| m.experts.to_vec()).unwrap_or_default();
+    let (mismatch, form_name) = form_against_key(kind, key, form_mail, &experts, rules);
+    let errors = submission_errors(subject_errors(&mails, latest), attachment_errors, mismatch, latest);
+    let warnings = submission_warnings(&mails, &parts, form_mail, seal_warnings);
+    let state = if errors.is_empty() && !mails.is_empty() { DossierState::Complete } else { DossierState::Incomplete };
+    let reasons = explain(kind, key, &errors, &warnings, &mails, &experts, rules);
+    let first = experts.first();
+    Assessment {
+        state,
+        errors,
+        warnings,
+        reasons,
+        parts,
+        form_name,
+        birth: first.and_then(|e| e.birth.clone()),
+        phone: first.and_then(|e| e.phone.clone()),
+        experts,
+        updated: mails.iter().filter_map(|m| m.arrived.clone()).max(),
+    }
+}
 
-    // ---- parts: per role, every readable attachment of the latest mail that has one.
+/// The mail each role's current part comes from, by role.
+type Sources<'a, 'v> = BTreeMap<u8, &'a Contribution<'v>>;
+
+/// The parts: per role, every readable attachment of the latest mail that has one; and which
+/// mail that is.
+fn current_parts<'a, 'v>(mails: &[&'a Contribution<'v>]) -> (Vec<DossierPart>, Sources<'a, 'v>) {
     let mut parts = Vec::new();
-    let mut source_of = std::collections::BTreeMap::new();
+    let mut source_of = BTreeMap::new();
     for role in ROLES {
-        let Some(m) = mails.iter().rev().find(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_none()))
-        else {
+        let readable = |a: &&AttachmentInfo| a.role == role && a.problem.is_none();
+        let Some(m) = mails.iter().rev().find(|m| m.attachments.iter().any(|a| readable(&a))) else {
             continue;
         };
         source_of.insert(role as u8, *m);
-        for a in m.attachments.iter().filter(|a| a.role == role && a.problem.is_none()) {
+        for a in m.attachments.iter().filter(readable) {
             parts.push(DossierPart {
                 role,
                 message: m.message,
@@ -117,15 +147,27 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
             });
         }
     }
+    (parts, source_of)
+}
 
-    // ---- subject: met once any of its mails carried the whole subject.
-    let mut errors: Vec<ErrorCode> = Vec::new();
+/// The subject's errors: none once any of its mails carried the whole subject, else the
+/// latest mail's.
+fn subject_errors(mails: &[&Contribution], latest: Option<&Contribution>) -> Vec<ErrorCode> {
     let subject_met = mails.iter().any(|m| !m.errors.iter().any(|e| SUBJECT_ERRORS.contains(e)));
-    if !subject_met && let Some(m) = latest {
-        errors.extend(m.errors.iter().filter(|e| SUBJECT_ERRORS.contains(e)));
+    match latest {
+        Some(m) if !subject_met => m.errors.iter().filter(|e| SUBJECT_ERRORS.contains(e)).copied().collect(),
+        _ => Vec::new(),
     }
+}
 
-    // ---- required parts.
+/// The required parts missing, and the seal findings on the current scan part (issue 13: the
+/// scans of the mail that brought it; a scan later without a seal, or blank, is judged as
+/// such): (errors, warnings).
+fn attachment_findings(
+    kind: &KindRule,
+    mails: &[&Contribution],
+    source_of: &Sources,
+) -> (Vec<ErrorCode>, Vec<WarningCode>) {
     let mut attachment_errors = Vec::new();
     for req in &kind.requires {
         let role = validate::required_role(req);
@@ -135,8 +177,6 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
         let unreadable = mails.iter().any(|m| m.attachments.iter().any(|a| a.role == role && a.problem.is_some()));
         attachment_errors.push(validate::missing(req, unreadable));
     }
-    // The seal is a property of the current scan part (issue 13): the scans of the mail that
-    // brought it. A scan later without a seal (or blank) is judged as such.
     let mut seal_warnings = Vec::new();
     if kind.requires.contains(&crate::rules::Requirement::Scan)
         && let Some(m) = source_of.get(&(Role::Scan as u8))
@@ -151,10 +191,18 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
         seal_warnings = warnings;
     }
     attachment_errors.dedup();
+    (attachment_errors, seal_warnings)
+}
 
-    // ---- the current form against the key.
-    let form_mail = source_of.get(&(Role::Form as u8)).copied();
-    let experts: Vec<Expert> = form_mail.map(|m| m.experts.to_vec()).unwrap_or_default();
+/// The current form against the key: the mismatches, and the name (the category) the form
+/// gives when it differs from the key.
+fn form_against_key(
+    kind: &KindRule,
+    key: &Key,
+    form_mail: Option<&Contribution>,
+    experts: &[Expert],
+    rules: &Rules,
+) -> (Vec<ErrorCode>, Option<String>) {
     let mut mismatch = Vec::new();
     let mut form_name = None;
     let expert_kind = kind.subject_parts.contains(&Part::ExpertName);
@@ -173,8 +221,18 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
     if form_mail.is_some_and(|m| m.errors.contains(&ErrorCode::SchoolMismatch)) {
         mismatch.push(ErrorCode::SchoolMismatch);
     }
+    (mismatch, form_name)
+}
 
-    // Archives and cloud links replace every other error when something is missing (§3).
+/// The submission's errors: the subject's, then the parts', then the form's mismatches —
+/// except that archives and cloud links replace every other error when something is
+/// missing (§3).
+fn submission_errors(
+    mut errors: Vec<ErrorCode>,
+    attachment_errors: Vec<ErrorCode>,
+    mismatch: Vec<ErrorCode>,
+    latest: Option<&Contribution>,
+) -> Vec<ErrorCode> {
     let trouble = !attachment_errors.is_empty();
     let replaced = [ErrorCode::UnsupportedArchive, ErrorCode::AttachmentLink]
         .into_iter()
@@ -187,8 +245,17 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
         }
     }
     errors.dedup();
+    errors
+}
 
-    // ---- warnings
+/// The submission's warnings, sorted: late when a mail bringing a part was, the current
+/// form's, the seal findings, and those any of its mails carried.
+fn submission_warnings(
+    mails: &[&Contribution],
+    parts: &[DossierPart],
+    form_mail: Option<&Contribution>,
+    seal_warnings: Vec<WarningCode>,
+) -> Vec<WarningCode> {
     let mut warnings = Vec::new();
     let part_mails: Vec<i64> = parts.iter().map(|p| p.message).collect();
     if mails.iter().any(|m| part_mails.contains(&m.message) && m.warnings.contains(&WarningCode::Late)) {
@@ -209,22 +276,7 @@ pub fn assess(kind: &KindRule, key: &Key, mails: &[Contribution], rules: &Rules)
     }
     warnings.sort();
     warnings.dedup();
-
-    let state = if errors.is_empty() && !mails.is_empty() { DossierState::Complete } else { DossierState::Incomplete };
-    let reasons = explain(kind, key, &errors, &warnings, &mails, &experts, rules);
-    let first = experts.first();
-    Assessment {
-        state,
-        errors,
-        warnings,
-        reasons,
-        parts,
-        form_name,
-        birth: first.and_then(|e| e.birth.clone()),
-        phone: first.and_then(|e| e.phone.clone()),
-        experts,
-        updated: mails.iter().filter_map(|m| m.arrived.clone()).max(),
-    }
+    warnings
 }
 
 /// One sentence per error (the mail's own when a mail said it, else made for the

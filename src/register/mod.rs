@@ -137,36 +137,68 @@ pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint,
     }
     let contributes = matches!(v.decision, Decision::Acknowledge | Decision::RequestCorrection);
     if !contributes {
-        if let Some(d) = hint.dossier
-            && v.decision == Decision::Hold
-            && let Some(row) = dossiers::get(conn, d)?
-        {
-            v.submission = Some(reference(&row, BoundBy::Thread, &v));
-        }
-        return Ok(v);
+        return held_in_thread(conn, v, hint);
     }
-    let (row, bound_by) = match bind(conn, &v, hint, rules)? {
+    let (mut row, bound_by) = match bind(conn, &v, hint, rules)? {
         Some(x) => x,
         None => return Ok(v),
     };
     let Some(kind) = rules.kind(&row.kind) else { return Ok(v) };
-    let key = Key { kind: row.kind.clone(), school: row.school.clone(), detail: row.detail.clone() };
 
     // A full resend of a submission that was already complete.
     if row.state == DossierState::Complete && v.errors.is_empty() && bound_by != BoundBy::Thread {
         add_warning(&mut v, WarningCode::DuplicateSubmission, rules);
     }
+    let a = reassess(conn, message, &v, &row, kind, rules)?;
+    record_assessment(&mut row, &a);
+    dossiers::save(conn, &row)?;
+    answer_for_submission(&mut v, &row, kind, a, bound_by, rules);
+
+    if let Some(school) = &row.school {
+        close_mistaken_keys(conn, &row.kind, school)?;
+    }
+    if kind.subject_parts.contains(&Part::ExpertName) {
+        mark_same_expert_elsewhere(conn, &row)?;
+    }
+    Ok(v)
+}
+
+/// A mail that is no submission of its own, returned as it is; a held reply in a known
+/// thread is still listed with its submission.
+fn held_in_thread(conn: &Connection, mut v: Verdict, hint: &ThreadHint) -> Result<Verdict> {
+    if let Some(d) = hint.dossier
+        && v.decision == Decision::Hold
+        && let Some(row) = dossiers::get(conn, d)?
+    {
+        v.submission = Some(reference(&row, BoundBy::Thread, &v));
+    }
+    Ok(v)
+}
+
+/// The submission `row` assessed from its stored mails (at most [`MAX_MEMBERS`]) and this
+/// one (`message`, judged `v`), in arrival order.
+fn reassess(
+    conn: &Connection,
+    message: i64,
+    v: &Verdict,
+    row: &DossierRow,
+    kind: &crate::rules::KindRule,
+    rules: &Rules,
+) -> Result<assess::Assessment> {
+    let key = Key { kind: row.kind.clone(), school: row.school.clone(), detail: row.detail.clone() };
     let stored = dossiers::members(conn, row.id, MAX_MEMBERS)?;
     let mut mails: Vec<Contribution> =
         stored.iter().filter(|m| m.message != message).map(|m| Contribution::of(m.message, &m.verdict)).collect();
-    mails.push(Contribution::of(message, &v));
+    mails.push(Contribution::of(message, v));
     mails.sort_by(|a, b| {
         (a.arrived.as_deref().unwrap_or(""), a.message).cmp(&(b.arrived.as_deref().unwrap_or(""), b.message))
     });
-    let a = assess::assess(kind, &key, &mails, rules);
-    drop(mails);
+    Ok(assess::assess(kind, &key, &mails, rules))
+}
 
-    let mut row = row;
+/// The assessment written into the submission's row (the mark of the same expert at another
+/// school, which the assessment does not make, is kept).
+fn record_assessment(row: &mut DossierRow, a: &assess::Assessment) {
     row.state = a.state;
     row.errors = a.errors.iter().map(|e| e.as_str().to_string()).collect();
     let cross: Vec<String> = row
@@ -181,29 +213,38 @@ pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint,
     row.birth = a.birth.clone();
     row.phone = a.phone.clone();
     row.updated = a.updated.clone();
-    dossiers::save(conn, &row)?;
+}
 
-    // The mail is answered for its submission; what it said alone is kept.
+/// The mail is answered for its submission; what it said alone is kept in
+/// `submission.own_*`.
+fn answer_for_submission(
+    v: &mut Verdict,
+    row: &DossierRow,
+    kind: &crate::rules::KindRule,
+    a: assess::Assessment,
+    bound_by: BoundBy,
+    rules: &Rules,
+) {
     let own_decision = v.decision;
     let own_errors = std::mem::take(&mut v.errors);
     let own_warnings = std::mem::take(&mut v.warnings);
     v.kind = Some(row.kind.clone());
     v.decision = if a.state == DossierState::Complete { Decision::Acknowledge } else { Decision::RequestCorrection };
-    v.errors = a.errors.clone();
-    v.warnings = a.warnings.clone();
+    v.errors = a.errors;
+    v.warnings = a.warnings;
     if own_warnings.contains(&WarningCode::ThreadFromStranger) {
         v.warnings.push(WarningCode::ThreadFromStranger);
     }
-    v.reasons = a.reasons.clone();
+    v.reasons = a.reasons;
     // The submission's expert is the current form's, whichever mail brought it.
     if !a.experts.is_empty() {
-        v.experts = a.experts.clone();
+        v.experts = a.experts;
     }
     if own_warnings.contains(&WarningCode::ThreadFromStranger) {
         v.reasons.push(crate::validate::reasons::warning_text(WarningCode::ThreadFromStranger, rules));
     }
     if row.keyed || !row.detail.is_empty() {
-        set_key_fields(&mut v, &row, kind);
+        set_key_fields(v, row, kind);
     }
     v.submission = Some(SubmissionRef {
         id: row.id,
@@ -214,14 +255,6 @@ pub fn apply(conn: &Connection, message: i64, mut v: Verdict, hint: &ThreadHint,
         own_errors,
         own_warnings,
     });
-
-    if let Some(school) = &row.school {
-        close_mistaken_keys(conn, &row.kind, school)?;
-    }
-    if kind.subject_parts.contains(&Part::ExpertName) {
-        mark_same_expert_elsewhere(conn, &row)?;
-    }
-    Ok(v)
 }
 
 fn set_key_fields(v: &mut Verdict, row: &DossierRow, kind: &crate::rules::KindRule) {

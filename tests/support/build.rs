@@ -18,6 +18,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use zip::write::SimpleFileOptions;
 
+use super::rng::Rng;
+
 static SEQ: AtomicUsize = AtomicUsize::new(1);
 
 fn next_seq() -> usize {
@@ -1044,13 +1046,56 @@ fn page_pdf(pixels: Vec<u8>) -> Vec<u8> {
 
 /// A one-page A4 PDF whose page is one image XObject (`dict` without `/Length`, `data`).
 pub fn image_pdf(dict: &str, data: &[u8]) -> Vec<u8> {
-    pdf(&[
+    images_pdf(&[(dict, data)])
+}
+
+/// An A4 PDF of one page per image XObject (`dict` without `/Length`, `data`), each drawn
+/// over its whole page: object 1 the catalog, 2 the page tree, then a page, its content and
+/// its image per page.
+pub fn images_pdf(pages: &[(&str, &[u8])]) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages.len()).map(|p| format!("{} 0 R", 3 + 3 * p)).collect();
+    let mut objects = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
-        stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
-        stream(&format!("/Type /XObject /Subtype /Image {dict}"), data),
-    ])
+        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), pages.len()).into_bytes(),
+    ];
+    for (p, (dict, data)) in pages.iter().enumerate() {
+        let (content, image) = (4 + 3 * p, 5 + 3 * p);
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        objects.push(stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"));
+        objects.push(stream(&format!("/Type /XObject /Subtype /Image {dict}"), data));
+    }
+    pdf(&objects)
+}
+
+/// A scanned document as a scanner app writes it: one A4 page per JPEG (see
+/// [`scanner_jpeg`]), each page only an image, no text.
+pub fn jpeg_pages_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
+    const DICT: &str = "/Width 1240 /Height 1754 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode";
+    let pages: Vec<(&str, &[u8])> = jpegs.iter().map(|j| (DICT, j.as_slice())).collect();
+    images_pdf(&pages)
+}
+
+/// A JPEG as a scanner app writes it, made in microseconds at any size: the markers that
+/// declare `width`×`height`, then `bytes` of random-looking entropy-coded data (no picture
+/// to look at: for sizes and speed, not for seals).
+pub fn scanner_jpeg(rng: &mut Rng, width: u16, height: u16, bytes: usize) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    v.extend(b"JFIF\0");
+    v.extend([0x01, 0x01, 0x00, 0x00, 0x96, 0x00, 0x96, 0x00, 0x00]);
+    v.extend([0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+    v.extend(height.to_be_bytes());
+    v.extend(width.to_be_bytes());
+    v.extend([0x01, 0x01, 0x11, 0x00]);
+    v.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    // Entropy-coded data never holds a bare 0xFF.
+    v.extend(rng.bytes(bytes).into_iter().map(|b| if b == 0xFF { 0xFE } else { b }));
+    v.extend([0xFF, 0xD9]);
+    v
 }
 
 /// RGB pixels of a printed page `w`×`h`: lines of print, a value in blue ink and, when `sealed`, a red ring

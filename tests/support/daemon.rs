@@ -42,25 +42,51 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `mail-intake run --config FILE`, logging to `log` (appended).
+    /// Starts `mail-intake run --config FILE` (this test run's build, `RUST_LOG=info`),
+    /// logging to `log` (appended).
     pub fn start(config: &Path, log: &Path) -> Daemon {
         Daemon::start_with_env(config, log, &[])
     }
 
     /// Like [`Daemon::start`] with extra environment (e.g. `MAIL_INTAKE_FAILPOINT`).
     pub fn start_with_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Daemon {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let err = out.try_clone().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mail-intake"));
-        cmd.args(["run", "--config", config.to_str().unwrap()])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+        cmd.env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Daemon { child: cmd.spawn().expect("start the daemon"), log: log.to_path_buf() }
+        Daemon::spawn(cmd, config, log)
+    }
+
+    /// `binary run --config FILE` as the benchmark runs it: the binary it is given, the log
+    /// level of the environment. Investigation aid (not for figures): `BENCH_WRAP="heaptrack
+    /// -o /tmp/ht"` runs the daemon under another program.
+    pub fn start_binary(binary: &Path, config: &Path, log: &Path) -> Daemon {
+        let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let cmd = match words.next() {
+            Some(w) => {
+                let mut c = Command::new(w);
+                c.args(words).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        Daemon::spawn(cmd, config, log)
+    }
+
+    fn spawn(mut cmd: Command, config: &Path, log: &Path) -> Daemon {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("daemon log");
+        let err = out.try_clone().expect("daemon log");
+        let child = cmd
+            .args(["run", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start mail-intake run");
+        Daemon { child, log: log.to_path_buf() }
     }
 
     /// Whether the process has exited (e.g. at a failpoint).
@@ -74,24 +100,36 @@ impl Daemon {
         let _ = self.child.wait();
     }
 
-    /// SIGTERM and wait (kills after 20 s and panics).
+    /// SIGTERM and wait (kills after 30 s and panics).
     pub fn stop(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
             if Instant::now() > deadline {
                 self.kill9();
-                panic!("the daemon did not stop on SIGTERM; log:\n{}", self.log_text());
+                panic!("the daemon did not stop on SIGTERM; log:\n{}", self.log_tail(30));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// [`Self::stop`], panicking unless the daemon exits cleanly.
+    pub fn stop_cleanly(self) {
+        let log = self.log.clone();
+        let status = self.stop();
+        assert!(status.success(), "the daemon exited with {status}; log:\n{}", tail(&log, 30));
     }
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last `n` lines of the log.
+    pub fn log_tail(&self, n: usize) -> String {
+        tail(&self.log, n)
     }
 
     /// CPU time used so far (user + system), in clock ticks, from /proc.
@@ -104,6 +142,17 @@ impl Daemon {
         // utime and stime are fields 14 and 15 of /proc/pid/stat, i.e. 11 and 12 after ")".
         get(11) + get(12)
     }
+
+    /// [`Self::cpu_ticks`] as time (USER_HZ is 100 on Linux).
+    pub fn cpu(&self) -> Duration {
+        Duration::from_millis(self.cpu_ticks() * 10)
+    }
+
+    /// The peak resident set size so far (`VmHWM` of /proc), bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let kib = proc_number(&format!("/proc/{}/status", self.child.id()), "VmHWM:");
+        kib * 1024
+    }
 }
 
 impl Drop for Daemon {
@@ -114,6 +163,24 @@ impl Drop for Daemon {
     }
 }
 
+/// The number after `field` in a /proc file (`VmHWM:` in `/proc/PID/status`, `MemTotal:` in
+/// `/proc/meminfo`: kB); 0 when there is none.
+pub fn proc_number(path: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The last `n` lines of a file.
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 /// Options for [`write_config`].
 #[derive(Clone, Copy)]
 pub struct Setup {
@@ -122,48 +189,114 @@ pub struct Setup {
     pub smtp_auth: bool,
     /// The server files sent mail into Sent itself (start it with sent copies).
     pub server_sent_copies: bool,
+    /// The folder the daemon reads.
+    pub folder: &'static str,
+    pub replies: Replies,
+    pub pace: Pace,
 }
 
-pub const PLAIN: Setup = Setup { imap_tls: "none", smtp_tls: "none", smtp_auth: false, server_sent_copies: false };
+/// How the daemon sends its replies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Replies {
+    /// By SMTP to the server (and a copy appended to Sent unless the server files one).
+    Smtp,
+    /// As `.eml` files in `outbox/` beside the configuration.
+    Files,
+}
 
-/// Writes a configuration for the daemon against `server` into `dir`.
+/// The daemon's timings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Short: reconnects, retries and polls within a test's patience.
+    Test,
+    /// The defaults but for a long I/O timeout (big backlogs) and a slow poll (IDLE does the
+    /// work).
+    Bench,
+}
+
+/// Plain IMAP and SMTP, the INBOX, replies by SMTP, test timings.
+pub const PLAIN: Setup = Setup {
+    imap_tls: "none",
+    smtp_tls: "none",
+    smtp_auth: false,
+    server_sent_copies: false,
+    folder: "INBOX",
+    replies: Replies::Smtp,
+    pace: Pace::Test,
+};
+
+/// Writes a configuration for the daemon against `server` into `dir` (its store beside it).
 pub fn write_config(server: &MailServer, dir: &Path, setup: Setup) -> PathBuf {
-    let imap_port = if setup.imap_tls == "tls" { server.imaps_port } else { server.imap_port };
-    let smtp_port = match (setup.smtp_tls, setup.smtp_auth) {
+    let text = format!(
+        "{}\n{}\n[store]\npath = \"{}\"\n\n{}",
+        mailbox_section(server, setup),
+        replies_section(server, dir, setup),
+        dir.join("store.sqlite3").display(),
+        pace_sections(setup.pace),
+    );
+    let path = dir.join("mail-intake.toml");
+    std::fs::write(&path, text).expect("write the configuration");
+    path
+}
+
+fn mailbox_section(server: &MailServer, setup: Setup) -> String {
+    let port = if setup.imap_tls == "tls" { server.imaps_port } else { server.imap_port };
+    let append_sent = setup.replies == Replies::Smtp && !setup.server_sent_copies;
+    let poll = if setup.pace == Pace::Test { "3s" } else { "60s" };
+    format!(
+        r#"[mailbox]
+host = "{host}"
+port = {port}
+tls = "{tls}"
+ca_file = "{ca}"
+user = "{OFFICE}"
+password = "{pw}"
+folder = "{folder}"
+idle = true
+poll_interval = "{poll}"
+sent_folder = "Sent"
+append_sent = {append_sent}
+"#,
+        host = server.host,
+        tls = setup.imap_tls,
+        ca = server.ca_file.display(),
+        pw = server.password(OFFICE),
+        folder = setup.folder,
+    )
+}
+
+fn replies_section(server: &MailServer, dir: &Path, setup: Setup) -> String {
+    if setup.replies == Replies::Files {
+        let outbox = dir.join("outbox");
+        return format!("[outbox_dir]\npath = \"{}\"\nfrom = \"省学分银行 <{OFFICE}>\"\n", outbox.display());
+    }
+    let port = match (setup.smtp_tls, setup.smtp_auth) {
         ("tls", _) => server.smtps_port,
         ("starttls", true) => server.submission_port,
         _ => server.smtp_port,
     };
-    let (smtp_user, smtp_pw) = if setup.smtp_auth { (OFFICE, server.password(OFFICE)) } else { ("", "") };
-    let text = format!(
-        r#"
-[mailbox]
+    let (user, pw) = if setup.smtp_auth { (OFFICE, server.password(OFFICE)) } else { ("", "") };
+    format!(
+        r#"[smtp]
 host = "{host}"
-port = {imap_port}
-tls = "{imap_tls}"
+port = {port}
+tls = "{tls}"
 ca_file = "{ca}"
-user = "{OFFICE}"
+user = "{user}"
 password = "{pw}"
-folder = "INBOX"
-idle = true
-poll_interval = "3s"
-sent_folder = "Sent"
-append_sent = {append}
-
-[smtp]
-host = "{host}"
-port = {smtp_port}
-tls = "{smtp_tls}"
-ca_file = "{ca}"
-user = "{smtp_user}"
-password = "{smtp_pw}"
 from = "省学分银行 <{OFFICE}>"
 timeout = "20s"
+"#,
+        host = server.host,
+        tls = setup.smtp_tls,
+        ca = server.ca_file.display(),
+    )
+}
 
-[store]
-path = "{store}"
-
-[reply]
+fn pace_sections(pace: Pace) -> &'static str {
+    match pace {
+        Pace::Test => {
+            r#"[reply]
 reply_since = "2000-01-01"
 max_per_sender_per_day = 100000
 retry_backoff = "1s"
@@ -172,18 +305,18 @@ sent_check_delay = "2s"
 [daemon]
 reconnect_max = "2s"
 io_timeout = "15s"
-"#,
-        host = server.host,
-        imap_tls = setup.imap_tls,
-        smtp_tls = setup.smtp_tls,
-        ca = server.ca_file.display(),
-        pw = server.password(OFFICE),
-        append = !setup.server_sent_copies,
-        store = dir.join("store.sqlite3").display(),
-    );
-    let path = dir.join("mail-intake.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+"#
+        }
+        Pace::Bench => {
+            r#"[reply]
+reply_since = "2000-01-01"
+max_per_sender_per_day = 1000000
+
+[daemon]
+io_timeout = "120s"
+"#
+        }
+    }
 }
 
 /// The `In-Reply-To` of every message in `user`'s INBOX.

@@ -530,8 +530,10 @@ impl ImapReply {
     }
 }
 
-/// A minimal raw IMAP client over plain TCP, for checking what the server holds. Tags are
-/// `t1`, `t2`, …; every read times out after 20 s (panics) so a test cannot hang.
+/// A minimal raw IMAP client over plain TCP, for checking what the server holds and for
+/// filling and reading folders fast (the benchmark). Tags are `t1`, `t2`, …; every read
+/// times out after 20 s unless [`Imap::set_timeout`] says otherwise (then an I/O error, or a
+/// panic where the method says so) so a test cannot hang.
 pub struct Imap {
     r: BufReader<TcpStream>,
     w: TcpStream,
@@ -540,18 +542,32 @@ pub struct Imap {
     pub greeting: String,
 }
 
+/// What a response reader does with the literals (`{n}` and n bytes) it meets.
+enum Literals<'a> {
+    /// Inlined into the line as (lossy UTF-8) text.
+    Inline,
+    /// Read and thrown away, counted: (literals, bytes). For a bare FETCH of a whole folder.
+    Count(&'a mut (usize, u64)),
+}
+
 impl Imap {
     /// Connects and reads the greeting (panics unless it is `* OK`).
     pub fn connect(host: &str, port: u16) -> Imap {
         let s = TcpStream::connect((host, port)).unwrap_or_else(|e| panic!("IMAP connect {host}:{port}: {e}"));
-        s.set_read_timeout(Some(IO_TIMEOUT)).ok();
-        s.set_write_timeout(Some(IO_TIMEOUT)).ok();
-        let mut imap =
-            Imap { r: BufReader::new(s.try_clone().expect("clone socket")), w: s, tag: 0, greeting: String::new() };
-        let greeting = imap.read_line().expect("IMAP greeting");
+        s.set_nodelay(true).ok();
+        let reader = BufReader::with_capacity(1 << 20, s.try_clone().expect("clone socket"));
+        let mut imap = Imap { r: reader, w: s, tag: 0, greeting: String::new() };
+        imap.set_timeout(IO_TIMEOUT);
+        let greeting = imap.read_line(&mut Literals::Inline).expect("IMAP greeting");
         assert!(greeting.starts_with("* OK"), "IMAP greeting: {greeting}");
         imap.greeting = greeting;
         imap
+    }
+
+    /// How long one read or write may wait (20 s unless set).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.w.set_read_timeout(Some(timeout)).ok();
+        self.w.set_write_timeout(Some(timeout)).ok();
     }
 
     /// Sends `command` with the next tag and reads up to its tagged response.
@@ -562,27 +578,59 @@ impl Imap {
 
     /// [`Self::command`] returning I/O errors (e.g. the server went away).
     pub fn try_command(&mut self, command: &str) -> io::Result<ImapReply> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        self.w.write_all(format!("{tag} {command}\r\n").as_bytes())?;
-        self.read_reply(&tag)
+        let tag = self.send(command)?;
+        self.read_reply(&tag, &mut Literals::Inline)
+    }
+
+    /// Sends `command` (a `FETCH`) and reads its answer, counting the literals instead of
+    /// keeping them: (literals, their bytes). Panics unless the answer is `OK`.
+    pub fn command_counting(&mut self, command: &str) -> (usize, u64) {
+        let mut counts = (0, 0);
+        let reply = self
+            .send(command)
+            .and_then(|tag| self.read_reply(&tag, &mut Literals::Count(&mut counts)))
+            .unwrap_or_else(|e| panic!("IMAP {command}: {e}"));
+        assert!(reply.ok, "IMAP {command}: {}", reply.status);
+        counts
     }
 
     /// `APPEND mailbox (flags) {n}` + the message as a synchronising literal.
     pub fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> ImapReply {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let head = format!("{tag} APPEND {} ({flags}) {{{}}}\r\n", quote(mailbox), message.len());
-        self.w.write_all(head.as_bytes()).expect("IMAP write");
-        let cont = self.read_line().expect("IMAP APPEND continuation");
-        if !cont.starts_with('+') {
-            // the server refused the literal: that line is the tagged answer
-            let status = cont.strip_prefix(&format!("{tag} ")).unwrap_or(&cont);
-            return ImapReply { lines: Vec::new(), ok: status.starts_with("OK"), status: status.to_string() };
+        self.append_with(mailbox, flags, None, message, false).unwrap_or_else(|e| panic!("IMAP APPEND: {e}"))
+    }
+
+    /// `APPEND mailbox () "date" {n+}` — with an INTERNALDATE (`01-Mar-2023 08:00:00 +0800`),
+    /// in one round trip when the server offers LITERAL+. Panics unless the server stores it.
+    pub fn append_dated(&mut self, mailbox: &str, date: &str, message: &[u8]) {
+        let literal_plus = self.greeting.contains("LITERAL+");
+        let reply = self
+            .append_with(mailbox, "", Some(date), message, literal_plus)
+            .unwrap_or_else(|e| panic!("IMAP APPEND: {e}"));
+        assert!(reply.ok, "IMAP APPEND to {mailbox}: {}", reply.status);
+    }
+
+    fn append_with(
+        &mut self,
+        mailbox: &str,
+        flags: &str,
+        date: Option<&str>,
+        message: &[u8],
+        literal_plus: bool,
+    ) -> io::Result<ImapReply> {
+        let date = date.map(|d| format!(" \"{d}\"")).unwrap_or_default();
+        let plus = if literal_plus { "+" } else { "" };
+        let tag = self.send(&format!("APPEND {} ({flags}){date} {{{}{plus}}}", quote(mailbox), message.len()))?;
+        if !literal_plus {
+            let cont = self.read_line(&mut Literals::Inline)?;
+            if !cont.starts_with('+') {
+                // the server refused the literal: that line is the tagged answer
+                let status = cont.strip_prefix(&format!("{tag} ")).unwrap_or(&cont);
+                return Ok(ImapReply { lines: Vec::new(), ok: status.starts_with("OK"), status: status.to_string() });
+            }
         }
-        self.w.write_all(message).expect("IMAP write");
-        self.w.write_all(b"\r\n").expect("IMAP write");
-        self.read_reply(&tag).unwrap_or_else(|e| panic!("IMAP APPEND: {e}"))
+        self.w.write_all(message)?;
+        self.w.write_all(b"\r\n")?;
+        self.read_reply(&tag, &mut Literals::Inline)
     }
 
     /// `LOGOUT`, expecting `* BYE` and `OK`.
@@ -592,11 +640,19 @@ impl Imap {
         assert!(reply.find("* BYE").is_some(), "LOGOUT without BYE: {reply:?}");
     }
 
-    fn read_reply(&mut self, tag: &str) -> io::Result<ImapReply> {
+    /// Sends `command` with the next tag; returns the tag.
+    fn send(&mut self, command: &str) -> io::Result<String> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.w.write_all(format!("{tag} {command}\r\n").as_bytes())?;
+        Ok(tag)
+    }
+
+    fn read_reply(&mut self, tag: &str, literals: &mut Literals) -> io::Result<ImapReply> {
         let prefix = format!("{tag} ");
         let mut lines = Vec::new();
         loop {
-            let line = self.read_line()?;
+            let line = self.read_line(literals)?;
             if let Some(status) = line.strip_prefix(&prefix) {
                 return Ok(ImapReply { lines, ok: status.starts_with("OK"), status: status.to_string() });
             }
@@ -604,8 +660,9 @@ impl Imap {
         }
     }
 
-    /// One logical response line: a CRLF line, with any `{n}` literals read and inlined.
-    fn read_line(&mut self) -> io::Result<String> {
+    /// One logical response line: a CRLF line, with any `{n}` literals read (inlined or
+    /// counted).
+    fn read_line(&mut self, literals: &mut Literals) -> io::Result<String> {
         let mut out = Vec::new();
         loop {
             let mut raw = Vec::new();
@@ -621,21 +678,44 @@ impl Imap {
             }
             out.extend_from_slice(&raw);
             // "... {123}" at the end announces a literal of 123 bytes, then the line goes on
-            let literal =
-                raw.ends_with(b"}").then(|| raw.iter().rposition(|b| *b == b'{')).flatten().and_then(|open| {
-                    std::str::from_utf8(&raw[open + 1..raw.len() - 1]).ok()?.trim_end_matches('+').parse::<usize>().ok()
-                });
-            match literal {
-                Some(len) => {
+            let Some(len) = literal_len(&raw) else { return Ok(String::from_utf8_lossy(&out).into_owned()) };
+            match literals {
+                Literals::Inline => {
                     let mut buf = vec![0; len];
                     self.r.read_exact(&mut buf)?;
                     out.push(b'\n');
                     out.extend_from_slice(&buf);
                 }
-                None => return Ok(String::from_utf8_lossy(&out).into_owned()),
+                Literals::Count(counts) => {
+                    self.skip(len)?;
+                    counts.0 += 1;
+                    counts.1 += len as u64;
+                }
             }
         }
     }
+
+    /// Reads `len` bytes and forgets them.
+    fn skip(&mut self, mut len: usize) -> io::Result<()> {
+        while len > 0 {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "IMAP connection closed in a literal"));
+            }
+            let n = buf.len().min(len);
+            self.r.consume(n);
+            len -= n;
+        }
+        Ok(())
+    }
+}
+
+/// The length of the literal a response line (CRLF removed) announces at its end: `{123}`
+/// or `{123+}`.
+fn literal_len(line: &[u8]) -> Option<usize> {
+    let inner = line.strip_suffix(b"}")?;
+    let open = inner.iter().rposition(|&b| b == b'{')?;
+    std::str::from_utf8(&inner[open + 1..]).ok()?.trim_end_matches('+').parse().ok()
 }
 
 /// An IMAP quoted string.

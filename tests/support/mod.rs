@@ -4,6 +4,7 @@ pub mod build;
 pub mod cdp;
 pub mod daemon;
 pub mod http;
+pub mod rng;
 pub mod web;
 
 use std::path::PathBuf;
