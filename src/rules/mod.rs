@@ -1,0 +1,383 @@
+//! The campaign as data: kinds, subject conventions, roster, categories, titles, forms.
+//!
+//! Rules are read from a folder (`rules/` in the repository, `--rules DIR` on the command
+//! line) or from the copy embedded in the binary at build time. Loading never stops at the
+//! first mistake: [`Rules::load`] returns every problem found, each with file and line, so
+//! `mail-intake rules check` can report them all at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::text::key;
+
+mod build;
+mod campaign;
+mod error;
+mod raw;
+mod roster;
+
+pub use error::{RuleProblem, RulesError};
+use roster::TITLE_LEVELS;
+
+/// The rule files, in the order they are read.
+pub const FILES: [&str; 6] = [
+    "campaign.toml",
+    "schools.toml",
+    "categories.toml",
+    "titles.toml",
+    "templates/acknowledge.txt",
+    "templates/request_correction.txt",
+];
+
+/// Reply templates (minijinja), by decision.
+pub const TEMPLATES: [&str; 2] = ["acknowledge", "request_correction"];
+
+/// The copy of `rules/` compiled into the binary.
+const EMBEDDED: [(&str, &str); 6] = [
+    ("campaign.toml", include_str!("../../rules/campaign.toml")),
+    ("schools.toml", include_str!("../../rules/schools.toml")),
+    ("categories.toml", include_str!("../../rules/categories.toml")),
+    ("titles.toml", include_str!("../../rules/titles.toml")),
+    ("templates/acknowledge.txt", include_str!("../../rules/templates/acknowledge.txt")),
+    ("templates/request_correction.txt", include_str!("../../rules/templates/request_correction.txt")),
+];
+
+/// What a kind's subject must name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    School,
+    ExpertName,
+    Category,
+}
+
+impl Part {
+    fn parse(s: &str) -> Option<Part> {
+        match s {
+            "school" => Some(Part::School),
+            "expert_name" => Some(Part::ExpertName),
+            "category" => Some(Part::Category),
+            _ => None,
+        }
+    }
+    /// The field name used in verdicts.
+    pub fn field(self) -> &'static str {
+        match self {
+            Part::School => "school",
+            Part::ExpertName => "expert_name",
+            Part::Category => "category",
+        }
+    }
+    /// The Chinese name used in replies.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::School => "学校名称",
+            Part::ExpertName => "专家姓名",
+            Part::Category => "专业大类名称",
+        }
+    }
+}
+
+/// An attachment a kind requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    Form,
+    Scan,
+    Report,
+}
+
+/// One kind of submission.
+#[derive(Debug, Clone)]
+pub struct KindRule {
+    pub id: String,
+    pub name: String,
+    pub convention: String,
+    pub keywords: Vec<String>,
+    pub subject_parts: Vec<Part>,
+    pub requires: Vec<Requirement>,
+    pub form: Option<String>,
+    pub deadline: DateTime<FixedOffset>,
+}
+
+/// An electronic form: field → accepted labels.
+#[derive(Debug, Clone)]
+pub struct FormRule {
+    pub id: String,
+    pub title: String,
+    pub markers: Vec<String>,
+    pub required: Vec<String>,
+    /// label key → field name
+    pub labels: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct School {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub level: String,
+    pub flags: Vec<String>,
+}
+
+impl School {
+    /// 双高/双优 schools must recommend at least three experts.
+    pub fn is_flagship(&self) -> bool {
+        self.flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+/// Subject-reading vocabulary.
+#[derive(Debug, Clone)]
+pub struct SubjectRules {
+    pub prefixes: Vec<String>,
+    pub separators: Vec<char>,
+    pub noise: Vec<String>,
+    pub question_words: Vec<String>,
+    pub institution_suffixes: Vec<String>,
+    /// Prefixes of our own replies' subjects (`回执`, `请更正`).
+    pub own_reply_prefixes: Vec<String>,
+    /// Endings of a department inside a roster school (`…大学信息学院`).
+    pub department_suffixes: Vec<String>,
+    /// Words after a name that are not part of it (`老师`, `同志`).
+    pub honorifics: Vec<String>,
+    /// A school part off the roster that ends with one of these (or contains one of
+    /// `school_name_infixes`) reads as a school's name: `school_not_on_roster`, not an error.
+    pub school_name_suffixes: Vec<String>,
+    pub school_name_infixes: Vec<String>,
+    /// A bracketed group after a subject part that contains one of these is a note
+    /// (`张伟（更新）`, `(补盖章扫描件)`), not part of a name.
+    pub note_words: Vec<String>,
+    /// Free-mail domains: two senders there share nothing but the provider, so a reply in a
+    /// thread is bound by thread only when its address (not its domain) already wrote.
+    pub public_mail_domains: Vec<String>,
+}
+
+/// Automatic-mail recognition.
+#[derive(Debug, Clone)]
+pub struct AutomaticRules {
+    pub senders: Vec<String>,
+    pub sender_names: Vec<String>,
+    pub subject_prefixes: Vec<String>,
+    pub precedence: Vec<String>,
+    pub own_header: String,
+}
+
+/// Cloud-link recognition.
+#[derive(Debug, Clone)]
+pub struct LinkRules {
+    pub patterns: Vec<String>,
+    pub words: Vec<String>,
+}
+
+/// Thresholds for attachment roles.
+#[derive(Debug, Clone)]
+pub struct AttachmentRules {
+    pub min_scan_side: u32,
+    pub decoration_max_bytes: usize,
+    pub min_report_chars: usize,
+}
+
+/// Everything the judge needs to know about the campaign.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub campaign_name: String,
+    pub office: String,
+    pub timezone: chrono_tz::Tz,
+    pub expert_max_age: u32,
+    pub senior_levels: Vec<String>,
+    pub kinds: Vec<KindRule>,
+    pub forms: BTreeMap<String, FormRule>,
+    pub subject: SubjectRules,
+    pub automatic: AutomaticRules,
+    pub links: LinkRules,
+    pub attachments: AttachmentRules,
+    pub schools: Vec<School>,
+    pub categories: Vec<Category>,
+    /// Reply templates by decision (`acknowledge`, `request_correction`).
+    pub templates: BTreeMap<String, String>,
+    /// key(name or alias) → index into `schools`
+    school_index: HashMap<String, usize>,
+    /// key(name or alias) → index into `categories`
+    category_index: HashMap<String, usize>,
+    /// key(title) → level
+    title_index: HashMap<String, String>,
+    /// key(term) of things that are not titles
+    non_titles: Vec<String>,
+}
+
+impl Rules {
+    /// The rules compiled into the binary (the repository's `rules/` at build time).
+    pub fn embedded() -> Rules {
+        match Rules::from_sources(&EMBEDDED) {
+            Ok(rules) => rules,
+            // The embedded copy is checked by a unit test; reaching this is a build defect.
+            Err(problems) => panic!("embedded rules are invalid: {problems:?}"),
+        }
+    }
+
+    /// Reads and validates the rule files of `dir`.
+    pub fn load(dir: &Path) -> Result<Rules, RulesError> {
+        let mut texts = Vec::new();
+        for name in FILES {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| RulesError::Read { path: path.display().to_string(), source })?;
+            texts.push((name, text));
+        }
+        let sources: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        Rules::from_sources(&sources).map_err(RulesError::Invalid)
+    }
+
+    /// Builds rules from `(file name, contents)` pairs, collecting every problem.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Rules, Vec<RuleProblem>> {
+        build::from_sources(sources)
+    }
+
+    /// The kind with this id.
+    pub fn kind(&self, id: &str) -> Option<&KindRule> {
+        self.kinds.iter().find(|k| k.id == id)
+    }
+
+    /// The roster school a text names exactly (official name, alias, or an obvious variant).
+    pub fn school(&self, text: &str) -> Option<&School> {
+        self.school_index.get(&school_key(text)).map(|&i| &self.schools[i])
+    }
+
+    /// Every (key, school) pair, for substring search in subjects without separators.
+    pub fn school_names(&self) -> impl Iterator<Item = (&str, &School)> {
+        self.school_index.iter().map(|(k, &i)| (k.as_str(), &self.schools[i]))
+    }
+
+    /// The category a text names exactly (name or alias; 大类 may be omitted).
+    pub fn category(&self, text: &str) -> Option<&Category> {
+        let k = key(text);
+        if let Some(&i) = self.category_index.get(&k) {
+            return Some(&self.categories[i]);
+        }
+        // "电子信息" for "电子信息大类", "医药卫生类" …
+        for suffix in ["大类", "类"] {
+            if let Some(&i) = self.category_index.get(&format!("{k}{suffix}")) {
+                return Some(&self.categories[i]);
+            }
+        }
+        None
+    }
+
+    /// Every (key, category) pair, for substring search.
+    pub fn category_names(&self) -> impl Iterator<Item = (&str, &Category)> {
+        self.category_index.iter().map(|(k, &i)| (k.as_str(), &self.categories[i]))
+    }
+
+    /// Whether a word is a title or a known non-title (教授, 高级技师, 博士生导师): never a name.
+    pub fn is_title_word(&self, s: &str) -> bool {
+        let k = key(s);
+        !k.is_empty() && (self.title_index.contains_key(&k) || self.non_titles.contains(&k))
+    }
+
+    /// The level of a title (正高/副高/中级/初级), or `None` when it is not a 职称.
+    pub fn title_level(&self, title: &str) -> Option<&str> {
+        let k = key(title);
+        if k.is_empty() || self.non_titles.contains(&k) {
+            return None;
+        }
+        if let Some(level) = self.title_index.get(&k) {
+            return Some(level);
+        }
+        // "副教授（三级）", "高级讲师(中职)": drop a parenthesised note and retry.
+        if let Some(pos) = k.find('(') {
+            let base = &k[..pos];
+            if let Some(level) = self.title_index.get(base) {
+                return Some(level);
+            }
+        }
+        // "教授、博士生导师", "高级工程师/注册会计师": the first listed title that is one.
+        for piece in k.split(['、', '/', ',', ';', '，', '；']) {
+            if piece != k
+                && let Some(level) = self.title_level(piece)
+            {
+                return Some(level);
+            }
+        }
+        // "正高级", "副高级职称": the level named outright.
+        TITLE_LEVELS.iter().find(|level| k.contains(*level)).copied()
+    }
+}
+
+/// Key for school names: folded, no spaces, without a leading 云南省/云南 province prefix
+/// where the rest is still a name (`云南省昆明学院` = `昆明学院`).
+pub fn school_key(s: &str) -> String {
+    let k = key(s);
+    k.strip_prefix("云南省").map(str::to_string).unwrap_or(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_are_valid() {
+        let r = Rules::embedded();
+        assert_eq!(r.categories.len(), 19);
+        assert!(r.schools.len() > 90);
+        assert_eq!(r.kinds.len(), 3);
+    }
+
+    #[test]
+    fn schools_by_alias_and_variant() {
+        let r = Rules::embedded();
+        assert_eq!(r.school("昆明铁道职院").map(|s| s.name.as_str()), Some("昆明铁道职业技术学院"));
+        assert_eq!(r.school("云南省曲靖应用技术学校").map(|s| s.name.as_str()), Some("云南省曲靖应用技术学校"));
+        assert_eq!(r.school("曲靖应用技术学校").map(|s| s.name.as_str()), Some("云南省曲靖应用技术学校"));
+        assert_eq!(r.school("云南省昆明学院").map(|s| s.name.as_str()), Some("昆明学院"));
+        assert!(r.school("昆明某某学院").is_none());
+    }
+
+    #[test]
+    fn categories_by_alias() {
+        let r = Rules::embedded();
+        assert_eq!(r.category("电子信息大类").map(|c| c.name.as_str()), Some("电子与信息大类"));
+        assert_eq!(r.category("医药卫生").map(|c| c.name.as_str()), Some("医药卫生大类"));
+        assert!(r.category("智能制造大类").is_none());
+    }
+
+    #[test]
+    fn title_levels() {
+        let r = Rules::embedded();
+        assert_eq!(r.title_level("教授"), Some("正高"));
+        assert_eq!(r.title_level("高级讲师"), Some("副高"));
+        assert_eq!(r.title_level("讲师"), Some("中级"));
+        assert_eq!(r.title_level("高级技师"), None);
+        assert_eq!(r.title_level("技师"), None);
+        assert_eq!(r.title_level("副教授（三级）"), Some("副高"));
+        assert_eq!(r.title_level("教授、博士生导师"), Some("正高"));
+        assert_eq!(r.title_level("副高级职称"), Some("副高"));
+        assert_eq!(r.title_level("教授级高工"), Some("正高"));
+        assert_eq!(r.title_level("双师型教师"), None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let campaign = EMBEDDED[0].1.replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Base\"");
+        let schools =
+            format!("{}\n[[school]]\nname = \"重复学校\"\naliases = [\"昆工\"]\nlevel = \"小学\"\n", EMBEDDED[1].1);
+        let sources = [
+            ("campaign.toml", campaign.as_str()),
+            ("schools.toml", schools.as_str()),
+            ("categories.toml", EMBEDDED[2].1),
+            ("templates/acknowledge.txt", "{% if %}"),
+            ("templates/request_correction.txt", EMBEDDED[5].1),
+        ];
+        let problems = Rules::from_sources(&sources).expect_err("invalid");
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(text.iter().any(|t| t.starts_with("campaign.toml:") && t.contains("Mars/Base")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("level `小学`")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("`昆工` is also used by 昆明理工大学")), "{text:?}");
+        assert!(text.iter().any(|t| t.starts_with("titles.toml:0: file is missing")), "{text:?}");
+    }
+}
