@@ -8,7 +8,7 @@
 //! 4. what is left, minus noise words, is the expert's name (a person's name) or an
 //!    unknown school (it ends like an institution) or an unknown category (ends in 类).
 
-use crate::rules::{Rules, school_key};
+use crate::rules::Rules;
 use crate::text::{fold, is_cjk, key, looks_like_person_name};
 
 /// What a subject names.
@@ -285,7 +285,7 @@ fn find_inside<'a>(
     let names: Vec<(&str, &str)> = names.filter(|(k, _)| k.chars().count() >= 4).collect();
     let mut best: Option<(usize, usize, &str, &str)> = None; // (part, len, key, canonical)
     for (i, part) in parts.iter().enumerate() {
-        let pk = school_key(part);
+        let pk = rules.school_key(part);
         let pk_full = key(part);
         for (k, canonical) in &names {
             if (pk.contains(k) || pk_full.contains(k)) && best.is_none_or(|b| k.len() > b.1) {
@@ -296,7 +296,9 @@ fn find_inside<'a>(
     let (i, _, k, canonical) = best?;
     let pk = key(&parts[i]);
     let pos = pk.find(k)?;
-    let before = pk[..pos].trim_end_matches("云南省").to_string();
+    let before = pk[..pos].to_string();
+    let province = rules.province_prefix.as_str();
+    let before = if province.is_empty() { before } else { before.trim_end_matches(province).to_string() };
     let after = pk[pos + k.len()..].to_string();
     // "昆明理工大学信息学院" is a department of 昆明理工大学 (the department is dropped), but
     // "昆明理工大学附属中学" is another institution: then the school is not on the roster.

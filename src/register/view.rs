@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::rules::{Part, Rules};
+use crate::rules::{Part, Rules, SchoolRole};
 use crate::store::Result;
 use crate::store::dossiers::{self, DossierFilter, DossierRow};
 use crate::verdict::{DossierState, Role};
@@ -117,16 +117,17 @@ struct Tally {
 
 /// Every roster school, then every off-roster school seen, with what it has sent.
 ///
-/// Status: `未报送` no submission at all; `已报送` at least the experts asked for (3 for 双高/双优
-/// schools, else 1) complete, a lead application from 双高 schools, the pilot summary, and
-/// nothing incomplete; `部分` anything in between.
+/// Which field a submission fills comes from its kind's `school_role` in the rules. Status:
+/// `未报送` no submission at all; `已报送` the experts the rules ask of the school
+/// ([`Rules::experts_wanted`]) complete, a lead application where [`Rules::lead_wanted`], the
+/// summary where the rules have one, and nothing incomplete; `部分` anything in between.
 pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
     for d in dossiers::list(conn, &DossierFilter::default())? {
         let Some(school) = d.school.clone() else { continue };
         let t = tally.entry(school).or_default();
-        let part = detail_part(rules, &d.kind);
-        if part == Some(Part::ExpertName) {
+        let role = rules.role_of(&d.kind);
+        if role == Some(SchoolRole::Experts) {
             t.known_names.insert(d.detail.clone());
             if let Some(n) = &d.form_name {
                 t.known_names.insert(n.clone());
@@ -140,18 +141,18 @@ pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
         if !complete {
             t.incomplete += 1;
         }
-        match part {
-            Some(Part::ExpertName) if !d.detail.is_empty() => {
+        match role {
+            Some(SchoolRole::Experts) if !d.detail.is_empty() => {
                 if complete {
                     t.experts_complete.insert(d.detail.clone());
                 } else {
                     t.experts_incomplete.insert(d.detail.clone());
                 }
             }
-            Some(Part::Category) if complete && !d.detail.is_empty() => {
+            Some(SchoolRole::Leads) if complete && !d.detail.is_empty() => {
                 t.lead_complete.insert(d.detail.clone());
             }
-            None if complete => t.summary = true,
+            Some(SchoolRole::Summary) if complete => t.summary = true,
             _ => {}
         }
     }
@@ -166,16 +167,15 @@ pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
     let empty = Tally::default();
     let mut out = Vec::new();
     let mut emit = |name: &str, level: Option<String>, flags: Vec<String>, on_roster: bool, t: &Tally| {
-        let flagship = flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"));
-        let lead_wanted = flags.iter().any(|f| f.starts_with("双高"));
-        let wanted_experts = if flagship { 3 } else { 1 };
+        let lead_wanted = rules.lead_wanted(&flags);
+        let wanted_experts = rules.experts_wanted(&flags);
         let not_received: Vec<String> = listed
             .get(name)
             .map(|names| names.iter().filter(|n| !t.known_names.contains(*n)).cloned().collect())
             .unwrap_or_default();
         let complete = t.experts_complete.len() >= wanted_experts
             && (!lead_wanted || !t.lead_complete.is_empty())
-            && t.summary
+            && (t.summary || !rules.summary_wanted())
             && t.incomplete == 0;
         let status = if !t.any {
             "未报送"

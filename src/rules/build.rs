@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::campaign::{self, Campaign};
 use super::error::{Problems, RuleProblem, parse_file, problem};
 use super::raw::{CampaignFile, CategoriesFile, SchoolsFile, TitlesFile};
-use super::roster::{self, Catalogue, Roster, TITLE_LEVELS, TitleTable};
-use super::{Rules, TEMPLATES, school_key};
+use super::roster::{self, Catalogue, Roster, TitleTable};
+use super::{Rules, TEMPLATES, school_key_with};
+use crate::text::key;
 
 /// The rule files' texts, by name; `None` where a file is missing.
 struct Texts<'a> {
@@ -38,6 +39,9 @@ pub(super) fn from_sources(sources: &[(&str, &str)]) -> Result<Rules, Vec<RulePr
     let categories = texts.parse::<CategoriesFile>("categories.toml", &mut problems);
     let titles = texts.parse::<TitlesFile>("titles.toml", &mut problems);
 
+    // The roster's keys drop the province prefix campaign.toml names.
+    let province_prefix = campaign.as_ref().map(|(c, _)| key(&c.campaign.province_prefix)).unwrap_or_default();
+    let school_key = |s: &str| school_key_with(&province_prefix, s);
     let roster = schools.map(|(file, text)| {
         roster::schools(file, school_key, &mut Problems { file: "schools.toml", text, out: &mut problems })
     });
@@ -48,7 +52,8 @@ pub(super) fn from_sources(sources: &[(&str, &str)]) -> Result<Rules, Vec<RulePr
         .map(|(file, text)| roster::titles(file, &mut Problems { file: "titles.toml", text, out: &mut problems }));
     let templates = templates(&texts, &mut problems);
     let campaign = campaign.map(|(file, text)| {
-        campaign::build(file, &TITLE_LEVELS, &mut Problems { file: "campaign.toml", text, out: &mut problems })
+        let title_levels = title_table.as_ref().map(|t| t.levels.as_slice());
+        campaign::build(file, title_levels, &mut Problems { file: "campaign.toml", text, out: &mut problems })
     });
 
     match (campaign, problems.is_empty()) {
@@ -94,6 +99,11 @@ fn assemble(
         timezone: c.timezone,
         expert_max_age: c.expert_max_age,
         senior_levels: c.senior_levels,
+        province_prefix: c.province_prefix,
+        levels: roster.levels,
+        title_levels: titles.levels,
+        register: c.register,
+        reply: c.reply,
         kinds: c.kinds,
         forms: c.forms,
         subject: c.subject,

@@ -6,8 +6,11 @@ use chrono::DateTime;
 use toml::Spanned;
 
 use super::error::Problems;
-use super::raw::{CampaignFile, RawAutomatic, RawForm, RawKind, RawSubject};
-use super::{AttachmentRules, AutomaticRules, FormRule, KindRule, LinkRules, Part, Requirement, SubjectRules};
+use super::raw::{CampaignFile, RawAutomatic, RawForm, RawKind, RawRegister, RawReply, RawSubject};
+use super::{
+    AttachmentRules, AutomaticRules, FormRule, KindRule, LinkRules, Part, RegisterRules, ReplyRules, Requirement,
+    SchoolRole, SubjectRules,
+};
 use crate::text::{fold, key};
 
 /// Everything `campaign.toml` says, checked.
@@ -17,6 +20,9 @@ pub(super) struct Campaign {
     pub(super) timezone: chrono_tz::Tz,
     pub(super) expert_max_age: u32,
     pub(super) senior_levels: Vec<String>,
+    pub(super) province_prefix: String,
+    pub(super) register: RegisterRules,
+    pub(super) reply: ReplyRules,
     pub(super) kinds: Vec<KindRule>,
     pub(super) forms: BTreeMap<String, FormRule>,
     pub(super) subject: SubjectRules,
@@ -25,8 +31,9 @@ pub(super) struct Campaign {
     pub(super) attachments: AttachmentRules,
 }
 
-/// Checks `campaign.toml` against the title levels `titles.toml` defines.
-pub(super) fn build(file: CampaignFile, title_levels: &[&str], p: &mut Problems<'_>) -> Campaign {
+/// Checks `campaign.toml` against the title levels `titles.toml` defines (`None`: that file
+/// could not be read, which is reported on its own).
+pub(super) fn build(file: CampaignFile, title_levels: Option<&[String]>, p: &mut Problems<'_>) -> Campaign {
     let timezone = match file.campaign.timezone.get_ref().parse::<chrono_tz::Tz>() {
         Ok(tz) => tz,
         Err(_) => {
@@ -38,19 +45,24 @@ pub(super) fn build(file: CampaignFile, title_levels: &[&str], p: &mut Problems<
     let forms = forms(file.form, p);
     let kinds = kinds(file.kinds, &forms, p);
     for level in &file.campaign.senior_levels {
-        if !title_levels.contains(&level.as_str()) {
+        if title_levels.is_some_and(|levels| !levels.contains(level)) {
             p.at(0, format!("senior_levels: `{level}` is not a title level"));
         }
     }
+    let subject = subject_rules(file.subject);
+    let reply = reply_rules(file.reply, &subject, p);
     Campaign {
         name: file.campaign.name,
         office: file.campaign.office,
         timezone,
         expert_max_age: file.campaign.expert_max_age,
         senior_levels: file.campaign.senior_levels,
+        province_prefix: key(&file.campaign.province_prefix),
+        register: register_rules(file.register, p),
+        reply,
         kinds,
         forms,
-        subject: subject_rules(file.subject),
+        subject,
         automatic: automatic_rules(file.automatic),
         links: LinkRules {
             patterns: file.links.patterns.iter().map(|x| x.to_lowercase()).collect(),
@@ -142,6 +154,7 @@ fn kind(k: RawKind, forms: &BTreeMap<String, FormRule>, at: usize, p: &mut Probl
     if requires.contains(&Requirement::Form) && k.form.is_none() {
         p.at(at, format!("kind {}: requires a form but names none", k.id));
     }
+    let school_role = k.school_role.as_deref().and_then(|s| school_role(&k.id, s, &parts, at, p));
     let deadline = match DateTime::parse_from_rfc3339(&k.deadline) {
         Ok(d) => d,
         Err(e) => {
@@ -158,7 +171,72 @@ fn kind(k: RawKind, forms: &BTreeMap<String, FormRule>, at: usize, p: &mut Probl
         requires,
         form: k.form,
         deadline,
+        school_role,
     })
+}
+
+/// A kind's `school_role`, which its subject must be able to fill: an expert's name for
+/// `experts`, a 专业大类 for `leads`.
+fn school_role(id: &str, s: &str, parts: &[Part], at: usize, p: &mut Problems<'_>) -> Option<SchoolRole> {
+    let Some(role) = SchoolRole::parse(s) else {
+        p.at(at, format!("kind {id}: unknown school_role `{s}` (experts, leads, summary)"));
+        return None;
+    };
+    let needs = match role {
+        SchoolRole::Experts => Some(Part::ExpertName),
+        SchoolRole::Leads => Some(Part::Category),
+        SchoolRole::Summary => None,
+    };
+    if let Some(part) = needs
+        && !parts.contains(&part)
+    {
+        p.at(at, format!("kind {id}: school_role `{s}` needs `{}` in subject_parts", part.field()));
+    }
+    Some(role)
+}
+
+/// `[register]`: a flagship school is asked for at least as many experts as any other.
+fn register_rules(raw: Spanned<RawRegister>, p: &mut Problems<'_>) -> RegisterRules {
+    let at = raw.span().start;
+    let r = raw.into_inner();
+    if r.flagship_experts < r.experts_wanted {
+        p.at(
+            at,
+            format!(
+                "register: flagship_experts ({}) is below experts_wanted ({})",
+                r.flagship_experts, r.experts_wanted
+            ),
+        );
+    }
+    for flag in r.flagship_flags.iter().chain(&r.lead_flags) {
+        if flag.trim().is_empty() {
+            p.at(at, "register: an empty flag would match every school");
+        }
+    }
+    RegisterRules {
+        experts_wanted: r.experts_wanted,
+        flagship_flags: r.flagship_flags,
+        flagship_experts: r.flagship_experts,
+        lead_flags: r.lead_flags,
+    }
+}
+
+/// `[reply]`: each prefix is one of `[subject] own_reply_prefixes`, so that a school's answer
+/// to our reply is recognised as one.
+fn reply_rules(raw: Spanned<RawReply>, subject: &SubjectRules, p: &mut Problems<'_>) -> ReplyRules {
+    let at = raw.span().start;
+    let r = raw.into_inner();
+    for (field, prefix) in
+        [("acknowledge_prefix", &r.acknowledge_prefix), ("request_correction_prefix", &r.request_correction_prefix)]
+    {
+        let stem = fold(prefix.trim_end_matches([':', '：', ' ']));
+        if stem.is_empty() {
+            p.at(at, format!("reply: {field} is empty"));
+        } else if !subject.own_reply_prefixes.iter().any(|o| key(o) == key(&stem)) {
+            p.at(at, format!("reply: {field} `{prefix}` is not one of [subject] own_reply_prefixes"));
+        }
+    }
+    ReplyRules { acknowledge_prefix: r.acknowledge_prefix, request_correction_prefix: r.request_correction_prefix }
 }
 
 /// `[subject]`, with every word folded the way subjects are compared.

@@ -14,12 +14,13 @@ use crate::text::key;
 
 mod build;
 mod campaign;
+mod duties;
 mod error;
 mod raw;
 mod roster;
 
+pub use duties::{RegisterRules, ReplyRules, SchoolRole};
 pub use error::{RuleProblem, RulesError};
-use roster::TITLE_LEVELS;
 
 /// The rule files, in the order they are read.
 pub const FILES: [&str; 6] = [
@@ -98,6 +99,8 @@ pub struct KindRule {
     pub requires: Vec<Requirement>,
     pub form: Option<String>,
     pub deadline: DateTime<FixedOffset>,
+    /// What the register of schools counts its submissions as.
+    pub school_role: Option<SchoolRole>,
 }
 
 /// An electronic form: field → accepted labels.
@@ -117,13 +120,6 @@ pub struct School {
     pub aliases: Vec<String>,
     pub level: String,
     pub flags: Vec<String>,
-}
-
-impl School {
-    /// 双高/双优 schools must recommend at least three experts.
-    pub fn is_flagship(&self) -> bool {
-        self.flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +187,14 @@ pub struct Rules {
     pub timezone: chrono_tz::Tz,
     pub expert_max_age: u32,
     pub senior_levels: Vec<String>,
+    /// The province's name before a school's own (`云南省`), as a key; empty when none.
+    pub province_prefix: String,
+    /// The roster's levels, in the order the digest lists them.
+    pub levels: Vec<String>,
+    /// The title levels, highest first.
+    pub title_levels: Vec<String>,
+    pub register: RegisterRules,
+    pub reply: ReplyRules,
     pub kinds: Vec<KindRule>,
     pub forms: BTreeMap<String, FormRule>,
     pub subject: SubjectRules,
@@ -239,6 +243,11 @@ impl Rules {
         build::from_sources(sources)
     }
 
+    /// Key for school names: folded, no spaces, without the province prefix.
+    pub fn school_key(&self, s: &str) -> String {
+        school_key_with(&self.province_prefix, s)
+    }
+
     /// The kind with this id.
     pub fn kind(&self, id: &str) -> Option<&KindRule> {
         self.kinds.iter().find(|k| k.id == id)
@@ -246,7 +255,7 @@ impl Rules {
 
     /// The roster school a text names exactly (official name, alias, or an obvious variant).
     pub fn school(&self, text: &str) -> Option<&School> {
-        self.school_index.get(&school_key(text)).map(|&i| &self.schools[i])
+        self.school_index.get(&self.school_key(text)).map(|&i| &self.schools[i])
     }
 
     /// Every (key, school) pair, for substring search in subjects without separators.
@@ -305,15 +314,18 @@ impl Rules {
             }
         }
         // "正高级", "副高级职称": the level named outright.
-        TITLE_LEVELS.iter().find(|level| k.contains(*level)).copied()
+        self.title_levels.iter().find(|level| k.contains(level.as_str())).map(String::as_str)
     }
 }
 
-/// Key for school names: folded, no spaces, without a leading 云南省/云南 province prefix
-/// where the rest is still a name (`云南省昆明学院` = `昆明学院`).
-pub fn school_key(s: &str) -> String {
+/// Key for school names: folded, no spaces, without a leading province prefix (`云南省`
+/// here, keyed) where the rest is still a name (`云南省昆明学院` = `昆明学院`).
+fn school_key_with(province_prefix: &str, s: &str) -> String {
     let k = key(s);
-    k.strip_prefix("云南省").map(str::to_string).unwrap_or(k)
+    match k.strip_prefix(province_prefix) {
+        Some(rest) if !province_prefix.is_empty() => rest.to_string(),
+        _ => k,
+    }
 }
 
 #[cfg(test)]

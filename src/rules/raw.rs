@@ -16,6 +16,8 @@ pub(super) struct CampaignFile {
     pub(super) links: RawLinks,
     pub(super) attachments: RawAttachments,
     pub(super) form: BTreeMap<String, Spanned<RawForm>>,
+    pub(super) register: Spanned<RawRegister>,
+    pub(super) reply: Spanned<RawReply>,
 }
 
 #[derive(Deserialize)]
@@ -28,6 +30,7 @@ pub(super) struct RawCampaign {
     pub(super) timezone: Spanned<String>,
     pub(super) expert_max_age: u32,
     pub(super) senior_levels: Vec<String>,
+    pub(super) province_prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +46,23 @@ pub(super) struct RawKind {
     pub(super) requires: Vec<String>,
     pub(super) form: Option<String>,
     pub(super) deadline: String,
+    pub(super) school_role: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegister {
+    pub(super) experts_wanted: usize,
+    pub(super) flagship_flags: Vec<String>,
+    pub(super) flagship_experts: usize,
+    pub(super) lead_flags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReply {
+    pub(super) acknowledge_prefix: String,
+    pub(super) request_correction_prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +119,7 @@ pub(super) struct RawForm {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SchoolsFile {
+    pub(super) levels: Spanned<Vec<String>>,
     pub(super) school: Vec<Spanned<RawSchool>>,
 }
 
@@ -133,6 +154,7 @@ pub(super) struct RawCategory {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TitlesFile {
+    pub(super) levels: Spanned<Vec<String>>,
     pub(super) title: Vec<Spanned<RawTitle>>,
     #[serde(default)]
     pub(super) non_title: Vec<Spanned<RawNonTitle>>,

@@ -3,19 +3,17 @@
 
 use std::collections::HashMap;
 
+use toml::Spanned;
+
 use super::error::Problems;
 use super::raw::{CategoriesFile, SchoolsFile, TitlesFile};
 use super::{Category, School};
 use crate::text::key;
 
-/// Roster levels a school may have.
-pub(super) const LEVELS: [&str; 4] = ["本科", "高职", "中职", "开放大学"];
-/// Title levels a 职称 may have, highest first.
-pub(super) const TITLE_LEVELS: [&str; 4] = ["正高", "副高", "中级", "初级"];
-
 /// The roster, with key(name or alias) → index.
 #[derive(Default)]
 pub(super) struct Roster {
+    pub(super) levels: Vec<String>,
     pub(super) schools: Vec<School>,
     pub(super) index: HashMap<String, usize>,
 }
@@ -30,13 +28,14 @@ pub(super) struct Catalogue {
 /// key(title) → level, and key(term) of words that are not titles.
 #[derive(Default)]
 pub(super) struct TitleTable {
+    pub(super) levels: Vec<String>,
     pub(super) index: HashMap<String, String>,
     pub(super) non_titles: Vec<String>,
 }
 
 /// The roster: every name and alias names one school only.
 pub(super) fn schools(file: SchoolsFile, school_key: impl Fn(&str) -> String, p: &mut Problems<'_>) -> Roster {
-    let mut roster = Roster::default();
+    let mut roster = Roster { levels: levels(file.levels, p), ..Roster::default() };
     for entry in file.school {
         let at = entry.span().start;
         let s = entry.into_inner();
@@ -44,8 +43,9 @@ pub(super) fn schools(file: SchoolsFile, school_key: impl Fn(&str) -> String, p:
             p.at(at, "school without a name");
             continue;
         }
-        if !LEVELS.contains(&s.level.as_str()) {
-            p.at(at, format!("school {}: level `{}` is not one of {}", s.name, s.level, LEVELS.join(", ")));
+        if !roster.levels.contains(&s.level) {
+            let levels = roster.levels.join(", ");
+            p.at(at, format!("school {}: level `{}` is not one of {levels}", s.name, s.level));
         }
         let idx = roster.schools.len();
         for n in std::iter::once(&s.name).chain(s.aliases.iter()) {
@@ -100,12 +100,13 @@ pub(super) fn categories(file: CategoriesFile, p: &mut Problems<'_>) -> Catalogu
 
 /// The 职称: each with one level; terms that are not titles.
 pub(super) fn titles(file: TitlesFile, p: &mut Problems<'_>) -> TitleTable {
-    let mut table = TitleTable::default();
+    let mut table = TitleTable { levels: levels(file.levels, p), ..TitleTable::default() };
     for entry in file.title {
         let at = entry.span().start;
         let t = entry.into_inner();
-        if !TITLE_LEVELS.contains(&t.level.as_str()) {
-            p.at(at, format!("title {}: level `{}` is not one of {}", t.name, t.level, TITLE_LEVELS.join(", ")));
+        if !table.levels.contains(&t.level) {
+            let levels = table.levels.join(", ");
+            p.at(at, format!("title {}: level `{}` is not one of {levels}", t.name, t.level));
             continue;
         }
         let k = key(&t.name);
@@ -128,4 +129,21 @@ pub(super) fn titles(file: TitlesFile, p: &mut Problems<'_>) -> TitleTable {
         table.non_titles.push(k);
     }
     table
+}
+
+/// A `levels` list: at least one, none empty, none twice.
+fn levels(raw: Spanned<Vec<String>>, p: &mut Problems<'_>) -> Vec<String> {
+    let at = raw.span().start;
+    let levels = raw.into_inner();
+    if levels.is_empty() {
+        p.at(at, "levels: at least one level is needed");
+    }
+    for (i, level) in levels.iter().enumerate() {
+        if level.trim().is_empty() {
+            p.at(at, "levels: a level is empty");
+        } else if levels[..i].contains(level) {
+            p.at(at, format!("levels: `{level}` is listed twice"));
+        }
+    }
+    levels
 }
