@@ -392,4 +392,39 @@ mod tests {
         assert!(text.iter().any(|t| t.contains("`昆工` is also used by 昆明理工大学")), "{text:?}");
         assert!(text.iter().any(|t| t.starts_with("titles.toml:0: file is missing")), "{text:?}");
     }
+
+    #[test]
+    fn the_campaigns_register_and_reply_fields_are_checked_with_their_lines() {
+        let campaign = EMBEDDED[0]
+            .1
+            .replace("school_role = \"summary\"", "school_role = \"leads\"")
+            .replace("acknowledge_prefix = \"回执：\"", "acknowledge_prefix = \"收到：\"")
+            .replace("flagship_experts = 3", "flagship_experts = 0");
+        let titles =
+            EMBEDDED[3].1.replace("levels = [\"正高\", \"副高\", \"中级\", \"初级\"]", "levels = [\"正高\", \"正高\"]");
+        let sources = [
+            ("campaign.toml", campaign.as_str()),
+            ("schools.toml", EMBEDDED[1].1),
+            ("categories.toml", EMBEDDED[2].1),
+            ("titles.toml", titles.as_str()),
+            ("templates/acknowledge.txt", EMBEDDED[4].1),
+            ("templates/request_correction.txt", EMBEDDED[5].1),
+        ];
+        let problems = Rules::from_sources(&sources).expect_err("invalid");
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        let line_of = |needle: &str| campaign.lines().position(|l| l.contains(needle)).map(|i| i + 1);
+        let summary_line = line_of("id = \"pilot_summary\"").map(|l| l - 1);
+        assert!(
+            text.iter().any(|t| t.contains("kind pilot_summary: school_role `leads` needs `category`")
+                && summary_line.is_some_and(|l| t.starts_with(&format!("campaign.toml:{l}:")))),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with("campaign.toml:") && t.contains("`收到：` is not one of")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("flagship_experts (0) is below experts_wanted (1)")), "{text:?}");
+        assert!(text.iter().any(|t| t.starts_with("titles.toml:") && t.contains("`正高` is listed twice")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("senior_levels: `副高` is not a title level")), "{text:?}");
+    }
 }
