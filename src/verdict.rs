@@ -56,6 +56,22 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every error code, in declaration order.
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::SubjectIncomplete,
+        ErrorCode::UnknownSchool,
+        ErrorCode::UnknownCategory,
+        ErrorCode::MissingForm,
+        ErrorCode::MissingScan,
+        ErrorCode::MissingReport,
+        ErrorCode::UnreadableAttachment,
+        ErrorCode::NameMismatch,
+        ErrorCode::SchoolMismatch,
+        ErrorCode::UnsupportedArchive,
+        ErrorCode::AttachmentLink,
+        ErrorCode::ScanUnstamped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::SubjectIncomplete => "subject_incomplete",
@@ -95,6 +111,19 @@ pub enum WarningCode {
 }
 
 impl WarningCode {
+    /// Every warning code, in declaration order.
+    pub const ALL: [WarningCode; 9] = [
+        WarningCode::Late,
+        WarningCode::ExpertOverAge,
+        WarningCode::ExpertTitleBelowSenior,
+        WarningCode::DuplicateSubmission,
+        WarningCode::FormIncomplete,
+        WarningCode::ExpertRecommendedByOtherSchool,
+        WarningCode::SchoolNotOnRoster,
+        WarningCode::ThreadFromStranger,
+        WarningCode::SealUnverified,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WarningCode::Late => "late",

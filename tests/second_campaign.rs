@@ -59,6 +59,31 @@ lead_flags = ["示范校"]
 acknowledge_prefix = "已收到："
 request_correction_prefix = "请补正："
 
+[reasons.errors]
+subject_incomplete = "主题请按“{convention}”填写。"
+unknown_school = "“{unknown_school}”不在遴选学校名单中。"
+unknown_category = "“{unknown_category}”不是 {categories} 个专业大类之一。"
+missing_form = "缺少{form}。"
+missing_scan = "缺少盖章扫描件。"
+missing_report = "未收到{kind}（Word 或 PDF），请补发。"
+unreadable_attachment = "附件无法打开：{files}。"
+name_mismatch = "主题中的导师“{expert_name}”与推荐表中的“{form_names}”不一致。"
+school_mismatch = "主题中的学校“{school}”与表中的不一致。"
+unsupported_archive = "压缩包无法打开。"
+scan_unstamped = "扫描件未见公章。"
+attachment_link = "请勿使用网盘链接。"
+
+[reasons.warnings]
+late = "提示：逾期。"
+expert_over_age = "提示：导师年龄超过 {max_age} 周岁。"
+expert_title_below_senior = "提示：导师职称低于副高级。"
+duplicate_submission = "提示：重复报送，以本次为准。"
+form_incomplete = "提示：推荐表有空项。"
+expert_recommended_by_other_school = "提示：该导师也由其他学校推荐。"
+school_not_on_roster = "提示：学校不在名单中。"
+thread_from_stranger = "提示：回复了发给他人的邮件。"
+seal_unverified = "提示：扫描件为灰度图像，未能确认公章。"
+
 [subject]
 prefixes = ["re", "fw", "fwd", "回复", "转发", "已收到", "请补正"]
 separators = "+＋-－—_、/|,，:："
@@ -246,6 +271,7 @@ fn a_second_campaign_runs_from_its_rules_folder_alone() {
     assert_eq!(at(3, "kind"), "annual_report");
     assert_eq!(at(3, "decision"), "request_correction");
     assert_eq!(at(3, "errors"), serde_json::json!(["missing_report"]));
+    assert_eq!(at(3, "reasons"), serde_json::json!(["未收到年度报告（Word 或 PDF），请补发。"]), "{}", lines[3]);
     assert_eq!((at(4, "kind"), at(4, "decision")), ("annual_report".into(), "acknowledge".into()), "{}", lines[4]);
     assert_eq!(at(5, "kind"), serde_json::Value::Null, "{}", lines[5]);
 

@@ -104,6 +104,7 @@ fn assemble(
         title_levels: titles.levels,
         register: c.register,
         reply: c.reply,
+        reasons: c.reasons,
         kinds: c.kinds,
         forms: c.forms,
         subject: c.subject,

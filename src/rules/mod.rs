@@ -17,10 +17,12 @@ mod campaign;
 mod duties;
 mod error;
 mod raw;
+mod reasons;
 mod roster;
 
 pub use duties::{RegisterRules, ReplyRules, SchoolRole};
 pub use error::{RuleProblem, RulesError};
+pub use reasons::{ERROR_PLACEHOLDERS, ReasonRules, WARNING_PLACEHOLDERS};
 
 /// The rule files, in the order they are read.
 pub const FILES: [&str; 6] = [
@@ -195,6 +197,8 @@ pub struct Rules {
     pub title_levels: Vec<String>,
     pub register: RegisterRules,
     pub reply: ReplyRules,
+    /// The sentence for each error and warning code.
+    pub reasons: ReasonRules,
     pub kinds: Vec<KindRule>,
     pub forms: BTreeMap<String, FormRule>,
     pub subject: SubjectRules,
@@ -399,7 +403,8 @@ mod tests {
             .1
             .replace("school_role = \"summary\"", "school_role = \"leads\"")
             .replace("acknowledge_prefix = \"回执：\"", "acknowledge_prefix = \"收到：\"")
-            .replace("flagship_experts = 3", "flagship_experts = 0");
+            .replace("flagship_experts = 3", "flagship_experts = 0")
+            .replace("{convention}”的格式", "{subject}”的格式");
         let titles =
             EMBEDDED[3].1.replace("levels = [\"正高\", \"副高\", \"中级\", \"初级\"]", "levels = [\"正高\", \"正高\"]");
         let sources = [
@@ -426,5 +431,23 @@ mod tests {
         assert!(text.iter().any(|t| t.contains("flagship_experts (0) is below experts_wanted (1)")), "{text:?}");
         assert!(text.iter().any(|t| t.starts_with("titles.toml:") && t.contains("`正高` is listed twice")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("senior_levels: `副高` is not a title level")), "{text:?}");
+        let reasons_line = line_of("subject_incomplete = ");
+        assert!(
+            text.iter().any(|t| t.contains("subject_incomplete: unknown placeholder {subject}")
+                && reasons_line.is_some_and(|l| t.starts_with(&format!("campaign.toml:{l}:")))),
+            "{text:?}"
+        );
+
+        // A sentence for a code that does not exist stops the file, at its line.
+        let campaign = EMBEDDED[0].1.replace("scan_unstamped = ", "scan_unstamped_typo = ");
+        let sources = [("campaign.toml", campaign.as_str()), ("schools.toml", EMBEDDED[1].1)];
+        let problems = Rules::from_sources(&sources).expect_err("invalid");
+        let typo_line = campaign.lines().position(|l| l.starts_with("scan_unstamped_typo")).map(|i| i + 1);
+        assert!(
+            problems.iter().any(|p| p.file == "campaign.toml"
+                && Some(p.line) == typo_line
+                && p.message.contains("unknown variant `scan_unstamped_typo`")),
+            "{problems:?}"
+        );
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::verdict::{ErrorCode, WarningCode};
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CampaignFile {
@@ -18,6 +20,14 @@ pub(super) struct CampaignFile {
     pub(super) form: BTreeMap<String, Spanned<RawForm>>,
     pub(super) register: Spanned<RawRegister>,
     pub(super) reply: Spanned<RawReply>,
+    pub(super) reasons: RawReasons,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReasons {
+    pub(super) errors: Spanned<BTreeMap<ErrorCode, Spanned<String>>>,
+    pub(super) warnings: Spanned<BTreeMap<WarningCode, Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
