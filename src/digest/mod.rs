@@ -189,6 +189,10 @@ pub struct Digest {
     pub missing_by_level: Vec<LevelMissing>,
     pub flagship_short: Vec<FlagshipRow>,
     pub min_experts: usize,
+    /// The flags that ask more experts of a school, as the rules name them (`双高/双优`).
+    pub flagship_label: String,
+    /// The flags that ask a lead application of a school (`双高`).
+    pub lead_flag_label: String,
     pub categories_without_lead: Vec<CategoryLeads>,
     pub categories_with_several: Vec<CategoryLeads>,
     /// 双高 schools (spec §1: "should apply as lead institution") with no acknowledged one.
@@ -507,6 +511,8 @@ impl Digest {
             missing_by_level,
             flagship_short,
             min_experts: rules.register.flagship_experts,
+            flagship_label: rules.register.flagship_flags.join("/"),
+            lead_flag_label: rules.register.lead_flags.join("/"),
             categories_without_lead,
             categories_with_several,
             shuanggao_without_lead,
