@@ -7,13 +7,15 @@
 //! did as plain lines, or [`ActionError::Refused`] with the reason. `who` names the person
 //! (the web user) in the recorded reason and the log; the command line passes `None`.
 
+use crate::store;
+use crate::store::ReplyState;
 use std::collections::BTreeSet;
 
 use crate::config::Config;
 use crate::register;
 use crate::reply::{self, ReplyContext};
 use crate::rules::Rules;
-use crate::store::{Store, StoreError, query};
+use crate::store::{Store, StoreError};
 use crate::verdict::{Decision, Verdict};
 
 /// The reason recorded on a reply suppressed by hand.
@@ -65,16 +67,16 @@ pub fn reply(
     config: &str,
 ) -> Result<Vec<String>, ActionError> {
     let refuse = |s: String| Err(ActionError::Refused(s));
-    let Some(m) = store.with(|c| query::message(c, id))? else {
+    let Some(m) = store.with(|c| store::messages::message(c, id))? else {
         return refuse(format!("there is no message #{id} in {}", cfg.store_path.display()));
     };
-    let replies = store.with(|c| query::reply_details(c, id))?;
+    let replies = store.with(|c| store::replies::reply_details(c, id))?;
     let states = || replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
 
     if action == ReplyAction::Suppress {
         let why = reason(SUPPRESSED_BY_ADMIN, who);
-        let ids = store.with(|c| query::suppress_pending(c, id, &why))?;
+        let ids = store.with(|c| store::replies::suppress_pending(c, id, &why))?;
         if ids.is_empty() {
             return refuse(if replies.is_empty() {
                 format!("message #{id} has no reply to suppress")
@@ -118,7 +120,7 @@ pub fn reply(
     let later =
         format!("the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {config} --once`)");
     if let Some(latest) = replies.last() {
-        if latest.state == "sending" {
+        if latest.state == ReplyState::Sending {
             return refuse(format!(
                 "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {config} {id}`)",
                 latest.id,
@@ -132,7 +134,7 @@ pub fn reply(
                 printable(&latest.recipient)
             ));
         }
-        let changed = store.with(|c| query::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, who)))?;
+        let changed = store.with(|c| store::replies::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, who)))?;
         if !changed {
             return refuse(format!("reply #{} started sending meanwhile; nothing changed", latest.id));
         }
@@ -154,21 +156,23 @@ pub fn reply(
     }
 
     // A submission without any reply (answered before reply_since, say): plan one now.
-    let (Some(v), Some(raw)) = (store.with(|c| query::verdict(c, id))?, store.with(|c| query::raw(c, id))?) else {
+    let (Some(v), Some(raw)) =
+        (store.with(|c| store::verdicts::verdict(c, id))?, store.with(|c| store::messages::raw(c, id))?)
+    else {
         return refuse(format!("message #{id} has no stored verdict to answer; run `mail-intake reparse` first"));
     };
     let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
     let Some(r) = reply::plan(&raw, &v, None, &ctx)? else {
         return refuse(format!("message #{id} has no address to reply to (no usable Return-Path, Reply-To or From)"));
     };
-    if r.state != "pending" {
+    if r.state != ReplyState::Pending {
         return refuse(format!(
             "no reply can go to {}: {}",
             printable(&r.recipient),
             r.reason.as_deref().unwrap_or("suppressed")
         ));
     }
-    let Some(new_id) = store.with(|c| query::insert_reply(c, id, &r))? else {
+    let Some(new_id) = store.with(|c| store::replies::insert_reply(c, id, &r))? else {
         return refuse(format!(
             "a reply with the Message-ID {} exists already (for another copy of this mail); nothing queued",
             r.reply_message_id
@@ -247,7 +251,7 @@ pub fn rejudge(
         let planned = if reply_flag
             && verdict_changed
             && matches!(after.decision, Decision::Acknowledge | Decision::RequestCorrection)
-            && let Some(raw) = store.with(|c| query::raw(c, id))?
+            && let Some(raw) = store.with(|c| store::messages::raw(c, id))?
         {
             let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
             reply::plan(&raw, &after, None, &ctx)?
@@ -255,7 +259,9 @@ pub fn rejudge(
             None
         };
         let reply_queued = match &planned {
-            Some(r) if r.state == "pending" => store.with(|c| query::insert_reply(c, id, r))?.is_some(),
+            Some(r) if r.state == ReplyState::Pending => {
+                store.with(|c| store::replies::insert_reply(c, id, r))?.is_some()
+            }
             _ => false,
         };
         tracing::info!(

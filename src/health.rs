@@ -5,8 +5,9 @@
 //! `mail-intake status` reads it all back: last poll, last successful send, queue sizes,
 //! failures, with an exit code for systemd timers (0 healthy, 1 degraded, 2 down).
 
+use crate::store;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::store::{Store, StoreError};
@@ -66,10 +67,6 @@ pub struct Status {
     pub replies_held_by_cap: i64,
 }
 
-fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<i64, StoreError> {
-    Ok(conn.query_row(sql, p, |r| r.get(0))?)
-}
-
 fn ago(t: &Option<String>, now: DateTime<Utc>) -> Option<chrono::Duration> {
     t.as_deref().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| now - t.with_timezone(&Utc))
 }
@@ -82,47 +79,31 @@ pub fn status(
     poll_interval: std::time::Duration,
     alert_after: u32,
 ) -> Result<Status, StoreError> {
-    let get = |k: &str| Store::get_state(conn, k);
+    let get = |k: &str| store::state::get(conn, k);
     let last_poll = get(keys::LAST_POLL)?;
     let last_poll_failure = get(keys::LAST_POLL_FAILURE)?;
     let poll_failures: u32 = get(keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let last_poll_error = get(keys::LAST_POLL_ERROR)?.filter(|_| poll_failures > 0);
     let alert_open_since = get(keys::ALERT_SENT)?.filter(|s| !s.is_empty());
-    let last_send: Option<String> = conn
-        .query_row("SELECT max(sent_at) FROM replies WHERE state IN ('sent', 'bounced')", [], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let overdue_before = (now - chrono::Duration::minutes(10)).to_rfc3339();
-    let stuck_before = (now - chrono::Duration::minutes(10)).to_rfc3339();
+    let messages = store::messages::pipeline_counts(conn)?;
+    let outbox = store::replies::outbox_counts(conn, &(now - chrono::Duration::minutes(10)))?;
     let s = Status {
         level: Level::Healthy,
         reasons: Vec::new(),
-        messages: count(conn, "SELECT count(*) FROM messages", [])?,
-        unjudged: count(conn, "SELECT count(*) FROM messages WHERE state = 'stored'", [])?,
-        judging_failed: count(conn, "SELECT count(*) FROM messages WHERE state = 'failed'", [])?,
-        replies_pending: count(conn, "SELECT count(*) FROM replies WHERE state = 'pending'", [])?,
-        replies_overdue: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'pending' AND next_attempt_at < ?1",
-            [&overdue_before],
-        )?,
-        replies_sending: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'sending' AND sending_at < ?1",
-            [&stuck_before],
-        )?,
-        replies_failed: count(conn, "SELECT count(*) FROM replies WHERE state = 'failed'", [])?,
-        replies_held_by_cap: count(
-            conn,
-            "SELECT count(*) FROM replies WHERE state = 'suppressed' AND reason LIKE 'more than % automatic replies to %'",
-            [],
-        )?,
+        messages: messages.0,
+        unjudged: messages.1,
+        judging_failed: messages.2,
+        replies_pending: outbox.pending,
+        replies_overdue: outbox.overdue,
+        replies_sending: outbox.stuck_sending,
+        replies_failed: outbox.failed,
+        replies_held_by_cap: outbox.held_by_cap,
         last_poll,
         last_poll_failure,
         poll_failures,
         last_poll_error,
         alert_open_since,
-        last_send,
+        last_send: outbox.last_send,
     };
     Ok(judge(s, now, poll_interval, alert_after))
 }
@@ -188,8 +169,8 @@ impl<'a> Outage<'a> {
     ) -> Outage<'a> {
         let (failures, alert_open) = store
             .call(|c| {
-                let failures = Store::get_state(c, keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0u32);
-                Ok((failures, Store::get_state(c, keys::ALERT_SENT)?.is_some_and(|s| !s.is_empty())))
+                let failures = store::state::get(c, keys::POLL_FAILURES)?.and_then(|s| s.parse().ok()).unwrap_or(0u32);
+                Ok((failures, store::state::get(c, keys::ALERT_SENT)?.is_some_and(|s| !s.is_empty())))
             })
             .await
             .unwrap_or((0, false));
@@ -206,7 +187,7 @@ impl<'a> Outage<'a> {
             tracing::info!(failures = self.failures, "mailbox reachable again");
         }
         if self.failures > 0 {
-            let _ = self.store.call(|c| Store::set_state(c, keys::POLL_FAILURES, "0")).await;
+            let _ = self.store.call(|c| store::state::set(c, keys::POLL_FAILURES, "0")).await;
         }
         self.failures = 0;
         if !self.alert_open {
@@ -221,7 +202,7 @@ impl<'a> Outage<'a> {
             Ok(to) => {
                 tracing::info!(stage = "alert", to = ?to, "recovery mail sent to the office");
                 self.alert_open = false;
-                let _ = self.store.call(|c| Store::set_state(c, keys::ALERT_SENT, "")).await;
+                let _ = self.store.call(|c| store::state::set(c, keys::ALERT_SENT, "")).await;
             }
             Err(e) => tracing::warn!(
                 stage = "alert",
@@ -240,9 +221,9 @@ impl<'a> Outage<'a> {
         let _ = self
             .store
             .call(move |c| {
-                Store::set_state(c, keys::POLL_FAILURES, &n)?;
-                Store::set_state(c, keys::LAST_POLL_ERROR, &err)?;
-                Store::set_state(c, keys::LAST_POLL_FAILURE, &now)
+                store::state::set(c, keys::POLL_FAILURES, &n)?;
+                store::state::set(c, keys::LAST_POLL_ERROR, &err)?;
+                store::state::set(c, keys::LAST_POLL_FAILURE, &now)
             })
             .await;
         if failures == self.threshold() {
@@ -271,7 +252,7 @@ impl<'a> Outage<'a> {
                 tracing::error!(stage = "alert", to = ?to, failures, "ALERT mail sent to the office");
                 self.alert_open = true;
                 let now = Utc::now().to_rfc3339();
-                let _ = self.store.call(move |c| Store::set_state(c, keys::ALERT_SENT, &now)).await;
+                let _ = self.store.call(move |c| store::state::set(c, keys::ALERT_SENT, &now)).await;
             }
             Err(e) => tracing::error!(
                 stage = "alert",
@@ -353,14 +334,14 @@ mod tests {
             .with(|c| {
                 let s = status(c, now, minute, 5)?;
                 assert_eq!(s.level, Level::Down, "{:?}", s.reasons);
-                Store::set_state(c, keys::LAST_POLL, &now.to_rfc3339())?;
+                store::state::set(c, keys::LAST_POLL, &now.to_rfc3339())?;
                 assert_eq!(status(c, now, minute, 5)?.level, Level::Healthy);
-                Store::set_state(c, keys::POLL_FAILURES, "2")?;
+                store::state::set(c, keys::POLL_FAILURES, "2")?;
                 let s = status(c, now, minute, 5)?;
                 assert_eq!((s.level, s.poll_failures), (Level::Degraded, 2), "{:?}", s.reasons);
-                Store::set_state(c, keys::POLL_FAILURES, "5")?;
+                store::state::set(c, keys::POLL_FAILURES, "5")?;
                 assert_eq!(status(c, now, minute, 5)?.level, Level::Down);
-                Store::set_state(c, keys::POLL_FAILURES, "0")?;
+                store::state::set(c, keys::POLL_FAILURES, "0")?;
                 let later = now + chrono::Duration::minutes(11);
                 assert_eq!(status(c, later, minute, 5)?.level, Level::Down, "a stale poll: not running");
                 Ok(())

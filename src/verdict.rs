@@ -20,6 +20,10 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Every decision, in the order the office reads them.
+    pub const ALL: [Decision; 4] =
+        [Decision::Acknowledge, Decision::RequestCorrection, Decision::Hold, Decision::Ignore];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Acknowledge => "acknowledge",
@@ -56,7 +60,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every error code, in declaration order.
+    /// Every error code, in the spec's order.
     pub const ALL: [ErrorCode; 12] = [
         ErrorCode::SubjectIncomplete,
         ErrorCode::UnknownSchool,

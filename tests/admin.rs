@@ -10,11 +10,12 @@
 //! #8 hold (a question) · #9 ignore (auto-reply) · #10 request_correction expert 大理大学/陈静
 //! (cloud link, late, 2023-03-26) · #11 ack expert 曲靖财经学校/王芳 (2023-03-15).
 
+use mail_intake::store;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader as _};
-use mail_intake::store::{Store, query};
+use mail_intake::store::Store;
 
 use crate::support::build::{ExpertForm, Mail, scan_pdf};
 use crate::support::mail_intake;
@@ -141,7 +142,7 @@ fn list_filters_give_exact_counts() {
 
     // A failed judging shows up under --failed.
     let store = d.store();
-    store.with(|c| Store::mark_failed(c, 9, "judging crashed: test")).unwrap();
+    store.with(|c| store::messages::mark_failed(c, 9, "judging crashed: test")).unwrap();
     assert_eq!(d.ids(&["--failed"]), vec![9]);
 
     // Mistakes are explained, not ignored.
@@ -172,7 +173,7 @@ fn attachment_sha(raw: &[u8], name: &str) -> String {
 #[test]
 fn show_tells_everything_about_one_message() {
     let d = setup();
-    let raw = d.store().with(|c| query::raw(c, 3)).unwrap().unwrap();
+    let raw = d.store().with(|c| store::messages::raw(c, 3)).unwrap().unwrap();
     let sha = attachment_sha(&raw, "推荐表.docx");
 
     let text = d.ok(&["show", "3"]);
@@ -337,7 +338,7 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
 
     // 专家: exactly the store's current experts, every value as text.
     let store = d.store();
-    let experts = store.with(|c| query::current_experts(c, "expert_recommendation")).unwrap();
+    let experts = store.with(|c| store::verdicts::current_experts(c, "expert_recommendation")).unwrap();
     let rows = sheet_rows(&mut wb, "专家");
     assert_eq!(
         rows[0],
@@ -386,9 +387,13 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     assert_eq!(&rows[0][..4], ["编号", "到达时间", "学校名称", "专家姓名"]);
     let current = store
         .with(|c| {
-            query::list(
+            store::messages::list(
                 c,
-                &query::Filter { current_only: true, kind: Some("expert_recommendation".into()), ..Default::default() },
+                &store::messages::Filter {
+                    current_only: true,
+                    kind: Some("expert_recommendation".into()),
+                    ..Default::default()
+                },
             )
         })
         .unwrap();
@@ -466,7 +471,7 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
     .collect();
     assert_eq!(files, want);
     // The same bytes as the stored message carries.
-    let raw = store.with(|c| query::raw(c, 1)).unwrap().unwrap();
+    let raw = store.with(|c| store::messages::raw(c, 1)).unwrap().unwrap();
     let written = std::fs::read(att.join("专家推荐/昆明学院/张明/张明推荐表盖章扫描件.pdf")).unwrap();
     assert_eq!(mail_intake::store::sha256_hex(&written), attachment_sha(&raw, "张明推荐表盖章扫描件.pdf"));
 

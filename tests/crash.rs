@@ -10,6 +10,7 @@
 //! (`cargo test --test integration crash -- --ignored`) runs 1 000 mails / 50 kills per mode
 //! (or `MAIL_INTAKE_CRASH_MAILS` / `MAIL_INTAKE_CRASH_KILLS`).
 
+use mail_intake::store;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -134,7 +135,7 @@ fn crash_run(name: &str, provider_files_sent: bool, mails: usize, kills: usize) 
     assert!(daemon.stop().success());
 
     let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
-    let (stored, judged, failed, sent) = store.with(|c| Store::counts(c)).unwrap();
+    let (stored, judged, failed, sent) = store.with(|c| store::verdicts::counts(c)).unwrap();
     let mut per_original: BTreeMap<String, usize> = BTreeMap::new();
     for s in SCHOOLS {
         for id in in_reply_to(&server, s) {

@@ -4,6 +4,7 @@
 //! twice; the daemon survives the IMAP server restarting; TLS and STARTTLS work with a
 //! private CA given as `ca_file`.
 
+use mail_intake::store;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,7 @@ fn submissions_get_exactly_one_reply_and_automatic_mail_none() {
     let status = daemon.stop();
     assert!(status.success(), "clean exit on SIGTERM");
     let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
-    let (messages, judged, failed, sent) = store.with(|c| Store::counts(c)).unwrap();
+    let (messages, judged, failed, sent) = store.with(|c| store::verdicts::counts(c)).unwrap();
     assert_eq!((messages, judged, failed, sent), (5, 5, 0, 2));
 }
 
@@ -144,7 +145,7 @@ fn kill_nine_mid_backlog_loses_nothing_and_answers_nothing_twice() {
 
     let replies = server.count_messages(SCHOOL1, "INBOX");
     let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
-    let (messages, judged, failed, sent) = store.with(|c| Store::counts(c)).unwrap();
+    let (messages, judged, failed, sent) = store.with(|c| store::verdicts::counts(c)).unwrap();
     eprintln!(
         "backlog {n} mails, {kills} kill -9: stored {messages}, judged {judged}, failed {failed}, replies {replies}"
     );
@@ -255,7 +256,12 @@ fn a_bounce_of_our_reply_marks_it_bounced() {
     let mut state = String::new();
     while Instant::now() < deadline {
         let store = Store::open(&store_path).unwrap();
-        state = store.with(|c| Store::replies_of(c, 1)).unwrap().first().map(|r| r.state.clone()).unwrap_or_default();
+        state = store
+            .with(|c| store::replies::replies_of(c, 1))
+            .unwrap()
+            .first()
+            .map(|r| r.state.to_string())
+            .unwrap_or_default();
         if state == "bounced" {
             break;
         }
@@ -288,11 +294,11 @@ fn old_mail_is_recorded_but_not_answered() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("stored 2 new message(s), judged 2, sent 0 reply(ies)"));
     let store = Store::open(&dir.path().join("store.sqlite3")).unwrap();
     let states: Vec<String> = store
-        .with(|c| Ok(vec![Store::replies_of(c, 1)?, Store::replies_of(c, 2)?]))
+        .with(|c| Ok(vec![store::replies::replies_of(c, 1)?, store::replies::replies_of(c, 2)?]))
         .unwrap()
         .into_iter()
         .flatten()
-        .map(|r| r.state)
+        .map(|r| r.state.to_string())
         .collect();
     assert_eq!(states, vec!["suppressed", "suppressed"]);
     std::thread::sleep(Duration::from_secs(1));

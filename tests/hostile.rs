@@ -5,6 +5,7 @@
 //! Times are printed (`--nocapture` shows them), never asserted: tests do not assert on time.
 //! Memory is bounded by asserting that the cap refused the content, so it was never held.
 
+use mail_intake::store;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -286,7 +287,7 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_daemon_judges_hostile_mail_and_carries_on() {
-    use mail_intake::store::{Store, query};
+    use mail_intake::store::Store;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path();
@@ -360,7 +361,7 @@ fn the_daemon_judges_hostile_mail_and_carries_on() {
     let store = Store::open(&work.join("data/mail-intake.sqlite3")).expect("store");
     let mut normal_ids = Vec::new();
     for id in 1..=seq as i64 {
-        let v = store.with(|c| query::verdict(c, id)).expect("query").expect("every message has a verdict");
+        let v = store.with(|c| store::verdicts::verdict(c, id)).expect("query").expect("every message has a verdict");
         let is_normal = v.message_id.as_deref().is_some_and(|m| m.starts_with("<normal-"));
         if is_normal {
             assert_eq!(v.decision, Decision::Acknowledge, "normal mail #{id}: {:?}", v.reasons);

@@ -2,6 +2,7 @@
 //! a Maildir source and replies written as files — then the register, the replies, and what
 //! tomorrow's digest will say.
 
+use crate::store;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,7 +81,7 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
     );
 
     let store = Store::open(&store_path)?;
-    let rows = store.with(|c| Store::register(c))?;
+    let rows = store.with(|c| store::verdicts::register(c))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "== The register ({})", store_path.display())?;
     for r in &rows {
@@ -95,7 +96,7 @@ pub fn run(dir: &Path, serve: bool, listen: &str) -> anyhow::Result<ExitCode> {
             r.kind.as_deref().unwrap_or("-"),
             r.school.as_deref().unwrap_or("-"),
             who,
-            r.reply_state.as_deref().unwrap_or("-"),
+            r.reply_state.map_or("-", |s| s.as_str()),
             notes.join(", ")
         )?;
     }

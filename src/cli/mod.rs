@@ -9,9 +9,14 @@ mod check;
 mod demo;
 mod demo_inbox;
 mod digest;
+mod export;
+mod list;
 mod register;
 mod reparse;
+mod reply;
 mod run;
+mod show;
+mod stats;
 mod status;
 mod table;
 mod web;
@@ -295,14 +300,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run { config, once } => run::run(&config, once),
         Command::DefaultConfig { provider } => run::default_config(provider.as_deref()),
-        Command::List { config, filter, json } => admin::list(&config, &filter, json),
-        Command::Show { config, id, json } => admin::show(&config, id, json),
+        Command::List { config, filter, json } => list::run(&config, &filter, json),
+        Command::Show { config, id, json } => show::run(&config, id, json),
         Command::Reparse { config, id, failed, all, reply, json } => {
             reparse::run(&config, id, failed, all, reply, json)
         }
-        Command::Reply { config, id, resend, suppress } => admin::reply(&config, id, resend, suppress),
-        Command::Export { config, xlsx, csv, attachments } => admin::export(&config, xlsx, csv, attachments),
-        Command::Stats { config, json } => admin::stats(&config, json),
+        Command::Reply { config, id, resend, suppress } => reply::run(&config, id, resend, suppress),
+        Command::Export { config, xlsx, csv, attachments } => export::run(&config, xlsx, csv, attachments),
+        Command::Stats { config, json } => stats::run(&config, json),
         Command::Dossiers { config, kind, school, state, json } => {
             register::dossiers(&config, kind, school, state.as_deref(), json)
         }

@@ -3,6 +3,7 @@
 //! changed: a new reply is queued for the daemon's outbox (its Message-ID differs from the
 //! first reply's because the verdict differs, so it cannot be mistaken for it).
 
+use crate::store;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::config::Config;
-use crate::store::{Store, query};
+use crate::store::Store;
 
 /// Runs the command. Submissions are always recomputed whole (every judged mail re-bound in
 /// arrival order, spec §8): a rules change may move a mail to another submission. What is
@@ -29,12 +30,10 @@ pub fn run(
     let store = Store::open(&cfg.store_path)?;
     let selected: Option<BTreeSet<i64>> = store.with(|c| {
         if let Some(id) = id {
-            return Ok(query::message(c, id)?.map(|_| BTreeSet::from([id])).or(Some(BTreeSet::new())));
+            return Ok(store::messages::message(c, id)?.map(|_| BTreeSet::from([id])).or(Some(BTreeSet::new())));
         }
         if failed {
-            let mut st = c.prepare("SELECT id FROM messages WHERE state = 'failed' ORDER BY id")?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            return Ok(Some(rows.collect::<Result<BTreeSet<i64>, _>>()?));
+            return Ok(Some(store::messages::failed_ids(c)?.into_iter().collect()));
         }
         debug_assert!(all);
         Ok(None)

@@ -1,11 +1,14 @@
 //! The intake task: fetch → store (raw first) → judge → mark, then wait (IDLE or poll),
 //! reconnecting with capped backoff; proof copies of our own replies are recognised here.
 
+use super::outbox::NOT_ACCEPTED;
 use super::*;
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::intake::{IntakeError, Source, proof};
 use crate::reply::transport::Transport;
-use crate::store::{Fetched, Store, StoreError, Stored};
+use crate::store;
+use crate::store::ReplyState;
+use crate::store::{Fetched, StoreError, Stored};
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +22,13 @@ use tracing::{info, warn};
 /// verdicts (each with its reply) saved in another.
 pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> Result<(u64, u64), DaemonError> {
     let info = source.ensure_connected().await?;
-    let (account, folder, uidvalidity) = (info.account.clone(), info.folder.clone(), info.uidvalidity);
     let mut stored = 0u64;
     // Stored by an earlier run but never judged (it stopped in between).
     let mut judged = judge_pending(shared).await?;
-    mark(shared, source, &account, &folder, uidvalidity).await?;
+    mark(shared, source, &info).await?;
     loop {
-        let (a, f) = (account.clone(), folder.clone());
-        let last = shared.store.call(move |c| Store::cursor(c, &a, &f, uidvalidity)).await?;
+        let mailbox = info.clone();
+        let last = shared.store.call(move |c| store::messages::cursor(c, &mailbox)).await?;
         let uids = source.uids_after(last).await?;
         if uids.is_empty() {
             break;
@@ -48,16 +50,16 @@ pub(super) async fn intake_round(shared: &Arc<Shared>, source: &mut Source) -> R
                 judged += done?;
                 next?
             };
-            mark(shared, source, &account, &folder, uidvalidity).await?;
+            mark(shared, source, &info).await?;
             let Some((new, batch)) = next else { break };
             stored += new;
             to_judge = batch;
         }
     }
     judged += judge_pending(shared).await?;
-    mark(shared, source, &account, &folder, uidvalidity).await?;
+    mark(shared, source, &info).await?;
     let now = Utc::now().to_rfc3339();
-    shared.store.call(move |c| Store::set_state(c, "last_poll", &now)).await?;
+    shared.store.call(move |c| store::state::set(c, "last_poll", &now)).await?;
     Ok((stored, judged))
 }
 
@@ -92,14 +94,11 @@ pub(super) fn proof_address(cfg: &Config) -> String {
     }
 }
 
-/// Why an interrupted send is tried again: no copy of it was found (`last_error`).
-pub(super) const NOT_ACCEPTED: &str = "interrupted before the server accepted it";
-
 /// A proof copy met by the intake: where it is, and the reply it proves.
 pub(super) struct ProofCopy {
     location: crate::store::Location,
     reply: i64,
-    state: String,
+    state: ReplyState,
     /// The reply waits to be sent again only because its copy was not found in time: the
     /// proof shows the earlier attempt was accepted after all.
     late_proof: bool,
@@ -125,8 +124,8 @@ pub(super) async fn split_proof_copies(
         .call(move |c| {
             let mut known = Vec::new();
             for (i, id) in candidates {
-                if let Some((reply, state, last_error)) = Store::reply_by_message_id(c, &id)? {
-                    let late = state == "pending" && last_error.as_deref() == Some(NOT_ACCEPTED);
+                if let Some((reply, state, last_error)) = store::replies::reply_by_message_id(c, &id)? {
+                    let late = state == ReplyState::Pending && last_error.as_deref() == Some(NOT_ACCEPTED);
                     known.push((i, reply, state, late));
                 }
             }
@@ -168,11 +167,10 @@ pub(super) async fn record_proof_copies(
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for p in &proofs {
                 // Not a reply queued again by hand (`reply --resend`): that one must go out.
-                if p.state == "sending" || p.late_proof {
-                    Store::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
+                if p.state == ReplyState::Sending || p.late_proof {
+                    store::replies::sent(&tx, p.reply, "accepted: its proof copy reached the office mailbox")?;
                 }
-                let l = &p.location;
-                Store::skip_uid(&tx, &l.account, &l.folder, l.uidvalidity, l.uid)?;
+                store::messages::skip_uid(&tx, &p.location)?;
             }
             tx.commit()?;
             Ok(())
@@ -180,7 +178,7 @@ pub(super) async fn record_proof_copies(
         .await?;
     if let Err(e) = source.flag_proof(&uids).await {
         warn!(stage = "proof", count = uids.len(), error = %e, "cannot flag the proof copies read; they stay unread in the mailbox");
-        if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+        if matches!(e, IntakeError::Lost(_)) {
             return Err(e.into());
         }
     }
@@ -216,7 +214,7 @@ pub(super) async fn store_batch(
     failpoint("before_store");
     let store = shared.store.clone();
     let (fetched, ids) = tokio::task::spawn_blocking(move || {
-        let ids = store.with(|c| Store::store_batch(c, &mut fetched));
+        let ids = store.with(|c| store::messages::store_batch(c, &mut fetched));
         (fetched, ids)
     })
     .await
@@ -247,13 +245,11 @@ pub(super) async fn store_batch(
 pub(super) async fn mark(
     shared: &Arc<Shared>,
     source: &mut Source,
-    account: &str,
-    folder: &str,
-    uidvalidity: u32,
+    mailbox: &crate::store::Mailbox,
 ) -> Result<(), DaemonError> {
     let SourceConfig::Imap(imap) = &shared.cfg.source else { return Ok(()) };
-    let (a, f) = (account.to_string(), folder.to_string());
-    let pending = shared.store.call(move |c| Store::unmarked(c, &a, &f, uidvalidity)).await?;
+    let of = mailbox.clone();
+    let pending = shared.store.call(move |c| store::messages::unmarked(c, &of)).await?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -266,13 +262,12 @@ pub(super) async fn mark(
         // Keywords are for people; a server that refuses them must not stop intake.
         if let Err(e) = source.mark(&uids, &keywords).await {
             warn!(stage = "mark", count = uids.len(), error = %e, "cannot set keywords; the messages are handled all the same");
-            if matches!(e, IntakeError::Io(ref m) if m.contains("no answer") || m.contains("closed")) {
+            if matches!(e, IntakeError::Lost(_)) {
                 return Err(e.into());
             }
         }
-        let (a, f) = (account.to_string(), folder.to_string());
-        let n = uids.len();
-        shared.store.call(move |c| Store::set_marked(c, &a, &f, uidvalidity, &uids)).await?;
+        let (of, n) = (mailbox.clone(), uids.len());
+        shared.store.call(move |c| store::messages::set_marked(c, &of, &uids)).await?;
         info!(stage = "mark", count = n, decision = %decision, "keywords set");
     }
     Ok(())

@@ -4,7 +4,8 @@
 use super::*;
 use crate::register;
 use crate::reply::{self, ReplyContext};
-use crate::store::{Store, StoreError, Stored};
+use crate::store;
+use crate::store::{StoreError, Stored};
 use crate::validate::{JudgeOptions, judge};
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ pub(super) async fn judge_in_order(shared: &Arc<Shared>, to_judge: Vec<ToJudge>)
     for p in to_judge {
         judged += match p {
             ToJudge::Batch(batch) => judge_batch(shared, batch).await?,
-            ToJudge::Large(id) => match shared.store.call(move |c| Store::stored(c, id)).await? {
+            ToJudge::Large(id) => match shared.store.call(move |c| store::messages::stored(c, id)).await? {
                 Some(m) => judge_batch(shared, vec![m]).await?,
                 None => 0,
             },
@@ -30,7 +31,7 @@ pub(super) async fn judge_in_order(shared: &Arc<Shared>, to_judge: Vec<ToJudge>)
 pub(super) async fn judge_pending(shared: &Arc<Shared>) -> Result<u64, DaemonError> {
     let mut judged = 0u64;
     loop {
-        let batch = shared.store.call(|c| Store::unjudged(c, 20)).await?;
+        let batch = shared.store.call(|c| store::messages::unjudged(c, 20)).await?;
         if batch.is_empty() {
             return Ok(judged);
         }
@@ -93,13 +94,13 @@ pub(super) async fn judge_batch(shared: &Arc<Shared>, batch: Vec<Stored>) -> Res
                 match outcome {
                     Ok((v, planned)) => {
                         log_verdict(m.id, &v, planned.as_ref());
-                        Store::save_verdict_in(&tx, m.id, &v, planned.as_ref())?;
+                        store::verdicts::save_verdict_in(&tx, m.id, &v, planned.as_ref())?;
                         judged += 1;
                     }
                     Err(e) => {
                         let msg = format!("judging failed: {e}");
                         error!(stage = "judge", id = m.id, error = %msg, "judging failed; the raw message is kept for reparse");
-                        Store::mark_failed(&tx, m.id, &msg)?;
+                        store::messages::mark_failed(&tx, m.id, &msg)?;
                     }
                 }
             }
@@ -164,7 +165,7 @@ pub(super) fn plan_reply(
     let recipient = reply::recipient(&m.raw);
     let day_ago = Utc::now() - chrono::Duration::hours(24);
     let recent = match &recipient {
-        Some(r) => Store::replies_to_since(conn, r, &day_ago).unwrap_or(0),
+        Some(r) => store::replies::replies_to_since(conn, r, &day_ago).unwrap_or(0),
         None => 0,
     };
     let ctx = ReplyContext {

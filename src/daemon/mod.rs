@@ -11,18 +11,18 @@
 //! - **digest** (when `[digest]` is on) sends the office's daily digest once per day at the
 //!   configured local time (see [`crate::digest`]).
 
+use crate::store;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::{Notify, watch};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::config::{Config, TransportConfig};
-use crate::intake::sent::{SentStore, sent_folder};
 use crate::intake::{IntakeError, Source};
 use crate::register;
-use crate::reply::transport::{SendError, Transport};
+use crate::reply::transport::Transport;
 use crate::rules::Rules;
 use crate::store::{Store, StoreError};
 
@@ -32,7 +32,7 @@ mod outbox;
 
 use intake::*;
 use judge::*;
-use outbox::*;
+use outbox::Outbox;
 
 /// Why the daemon stopped.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ struct Shared {
     cfg: Config,
     rules: Rules,
     store: Store,
-    outbox_wake: Notify,
+    outbox_wake: Arc<Notify>,
     reply_since: DateTime<Utc>,
 }
 
@@ -80,7 +80,7 @@ pub async fn run(
 ) -> Result<RunSummary, DaemonError> {
     let store = Store::open(&cfg.store_path)?;
     rebuild_if_needed(&store, &rules, &cfg.limits)?;
-    let first_start = store.call(|c| Store::first_start(c)).await?;
+    let first_start = store.call(|c| store::state::first_start(c)).await?;
     // Unset: one day before the first start — a mailbox full of old mail is recorded without
     // answering it, while mail that arrived just before the first start is still answered.
     let reply_since = match cfg.reply.reply_since {
@@ -94,7 +94,9 @@ pub async fn run(
     };
     info!(store = %cfg.store_path.display(), reply_since = %reply_since, "mail-intake starting");
     let transport = Transport::build(&cfg.transport)?;
-    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake: Notify::new(), reply_since });
+    let outbox_wake = Arc::new(Notify::new());
+    let mut outbox = Outbox::new(&cfg, store.clone(), transport.clone(), outbox_wake.clone());
+    let shared = Arc::new(Shared { cfg, rules, store, outbox_wake, reply_since });
 
     let mut summary = RunSummary::default();
     if once {
@@ -103,29 +105,28 @@ pub async fn run(
         source.logout().await;
         summary.stored = stored;
         summary.judged = judged;
-        let mut sent_folder = sent_folder(&shared.cfg);
         // Interrupted sends younger than sent_check_delay: wait until they can be judged.
-        if let Some(oldest) = shared.store.call(|c| Store::oldest_sending(c)).await? {
+        if let Some(oldest) = shared.store.call(|c| store::replies::oldest_sending(c)).await? {
             let due = oldest + chrono::Duration::from_std(shared.cfg.reply.sent_check_delay).unwrap_or_default();
             if let Ok(wait) = (due - Utc::now()).to_std() {
                 info!(wait = ?wait, "waiting before checking an interrupted send in the Sent folder");
                 tokio::time::sleep(wait + Duration::from_millis(50)).await;
             }
         }
-        resolve_ambiguous(&shared, &mut sent_folder).await?;
-        summary.replies_sent = drain_outbox(&shared, &transport, &mut sent_folder, true).await?;
+        outbox.resolve_ambiguous().await?;
+        summary.replies_sent = outbox.drain(true).await?;
         return Ok(summary);
     }
 
     let digest = shared.cfg.digest.enabled.then(|| {
-        let (shared, transport, shutdown) = (shared.clone(), transport.clone(), shutdown.clone());
-        tokio::spawn(async move { digest_loop(shared, transport, shutdown).await })
+        let (cfg, rules, store) = (shared.cfg.clone(), shared.rules.clone(), shared.store.clone());
+        let (transport, shutdown) = (transport.clone(), shutdown.clone());
+        tokio::spawn(async move { crate::digest::run_daily(cfg, rules, store, transport, shutdown).await })
     });
     let alert_transport = transport.clone();
     let outbox = {
-        let shared = shared.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move { outbox_loop(shared, transport, shutdown).await })
+        tokio::spawn(async move { outbox.run(shutdown).await })
     };
     intake_loop(&shared, &alert_transport, &mut shutdown).await;
     shared.outbox_wake.notify_one();
@@ -156,54 +157,6 @@ pub fn rebuild_if_needed(store: &Store, rules: &Rules, limits: &crate::limits::L
         Ok(())
     })?;
     Ok(())
-}
-
-/// The daily digest: sleeps until the next `[digest] at` in its zone, sends that day's digest
-/// unless it was sent already (by an earlier run or by hand), and stops on shutdown. A start
-/// after `at` sends the day's digest at once; a temporary failure is retried every 5 minutes
-/// that day.
-async fn digest_loop(shared: Arc<Shared>, transport: Transport, mut shutdown: watch::Receiver<bool>) {
-    const RETRY: Duration = Duration::from_secs(300);
-    const MAX_SLEEP: Duration = Duration::from_secs(3600);
-    let dc = shared.cfg.digest.clone();
-    let mut sent = sent_folder(&shared.cfg);
-    info!(stage = "digest", at = %dc.at, zone = %dc.timezone, to = ?dc.to, "daily digest scheduled");
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let now = Utc::now();
-        let (due, next) = crate::digest::schedule(now, dc.at, dc.timezone);
-        let mut wait = (next - now).to_std().unwrap_or(Duration::ZERO);
-        if let Some(date) = due {
-            // Not cancelled by a shutdown: a send is bounded by the transport's timeout, and
-            // finishing it saves a Sent-folder check at the next start.
-            let outcome =
-                crate::digest::send_once(&shared.store, &shared.cfg, &shared.rules, date, &transport, &mut sent, false)
-                    .await;
-            match outcome {
-                Ok(crate::digest::Outcome::Sent { message_id, .. }) => {
-                    info!(stage = "digest", %date, %message_id, "daily digest sent");
-                }
-                Ok(crate::digest::Outcome::AlreadySent { .. }) => {}
-                Ok(crate::digest::Outcome::InProgress) => {
-                    wait = wait.min(shared.cfg.reply.sent_check_delay + Duration::from_secs(1));
-                }
-                Ok(crate::digest::Outcome::Failed { .. }) => {}
-                Err(crate::digest::DigestError::Send(SendError::Permanent(e))) => {
-                    error!(stage = "digest", %date, error = %e, "ALERT: the daily digest was refused; not retried today (send it with `mail-intake digest --send`)");
-                }
-                Err(e) => {
-                    warn!(stage = "digest", %date, error = %e, retry_in = ?RETRY, "daily digest not sent; will retry");
-                    wait = wait.min(RETRY);
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(wait.clamp(Duration::from_millis(50), MAX_SLEEP)) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
 }
 
 /// Whether a transport writes files (the embedded default).

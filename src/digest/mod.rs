@@ -18,31 +18,22 @@
 //! clients fold into one. `digest_last_sent_at` records the cut-off of the last digest sent,
 //! so consecutive digests partition the arrivals exactly.
 
+use crate::store;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
-use rusqlite::{Connection, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use rusqlite::Connection;
+use serde::Serialize;
 
-use crate::config::Config;
-use crate::intake::sent::SentStore;
-use crate::reply::transport::{SendError, Transport};
+use crate::reply::transport::SendError;
 use crate::rules::{Rules, SchoolRole};
-use crate::store::query::{self, Filter, MessageRow};
-use crate::store::{Store, StoreError};
-
-const TEXT_TEMPLATE: &str = include_str!("digest.txt");
-const HTML_TEMPLATE: &str = include_str!("digest.html");
+use crate::store::StoreError;
+use crate::store::messages::{Filter, MessageRow};
 
 /// `state` key: the cut-off (RFC 3339, UTC) of the last digest sent.
 pub const LAST_SENT_KEY: &str = "digest_last_sent_at";
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// `state` key recording the digest of one date.
 pub fn sent_key(date: NaiveDate) -> String {
@@ -327,20 +318,17 @@ fn line(m: &MessageRow, tz: Tz, note: String) -> MessageLine {
 /// Replies the per-sender daily cap suppressed that nobody released yet (the cap's reason
 /// reads "more than N automatic replies to ADDR in 24 hours", see `reply::plan`).
 fn held_by_cap(conn: &rusqlite::Connection, tz: Tz) -> Result<Vec<MessageLine>, StoreError> {
-    let mut st = conn.prepare(
-        "SELECT r.message, r.recipient, r.subject, r.created_at FROM replies r
-         WHERE r.state = 'suppressed' AND r.reason LIKE 'more than % automatic replies to %' ORDER BY r.id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(MessageLine {
-            id: r.get(0)?,
-            sender: r.get(1)?,
-            subject: r.get(2)?,
-            arrived: local(r.get::<_, Option<String>>(3)?.as_deref(), tz, "%m-%d %H:%M"),
+    let rows = store::replies::held_by_cap(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, sender, subject, created)| MessageLine {
+            id,
+            sender,
+            subject,
+            arrived: local(created.as_deref(), tz, "%m-%d %H:%M"),
             note: String::new(),
         })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+        .collect())
 }
 
 impl Digest {
@@ -353,9 +341,9 @@ impl Digest {
         now: DateTime<Utc>,
     ) -> Result<Digest, DigestError> {
         let tz = rules.timezone;
-        let since = Store::get_state(conn, LAST_SENT_KEY)?.as_deref().and_then(parse_utc);
-        let all = query::list(conn, &Filter::default())?;
-        let current = query::list(conn, &Filter { current_only: true, ..Filter::default() })?;
+        let since = store::state::get(conn, LAST_SENT_KEY)?.as_deref().and_then(parse_utc);
+        let all = store::messages::list(conn, &Filter::default())?;
+        let current = store::messages::list(conn, &Filter { current_only: true, ..Filter::default() })?;
 
         let arrived_in_window = |m: &&MessageRow| match (parse_utc(&m.stored_at), since) {
             (Some(t), Some(s)) => t >= s && t < now,
@@ -396,7 +384,7 @@ impl Digest {
         let mut with_rows: BTreeSet<i64> = BTreeSet::new();
         let mut expert_rows = Vec::new();
         for kind in rules.kinds_with(SchoolRole::Experts) {
-            expert_rows.extend(query::current_experts(conn, &kind.id)?);
+            expert_rows.extend(store::verdicts::current_experts(conn, &kind.id)?);
         }
         for (id, school, e) in &expert_rows {
             let (Some(m), Some(school)) = (by_id.get(id), school.as_deref()) else { continue };
@@ -470,11 +458,11 @@ impl Digest {
 
         let held =
             all.iter().filter(|m| m.decision.as_deref() == Some("hold")).map(|m| line(m, tz, String::new())).collect();
-        let failed = query::list(conn, &Filter { failed: true, ..Filter::default() })?
+        let failed = store::messages::list(conn, &Filter { failed: true, ..Filter::default() })?
             .iter()
             .map(|m| line(m, tz, m.error.clone().unwrap_or_default()))
             .collect();
-        let bounced = query::bounced_replies(conn)?
+        let bounced = store::replies::bounced_replies(conn)?
             .into_iter()
             .map(|b| MessageLine {
                 id: b.message,
@@ -566,372 +554,14 @@ fn submission_facts(
     Ok((submissions, listed_not_received, off_roster, shared_experts))
 }
 
-// ---------------------------------------------------------------------------- rendering
+mod render;
+mod schedule;
+mod send;
 
-fn environment() -> Result<minijinja::Environment<'static>, DigestError> {
-    let mut env = minijinja::Environment::new();
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    syntax.trim_blocks(true).lstrip_blocks(true);
-    env.set_syntax(syntax.build().map_err(|source| DigestError::Template { name: "syntax", source })?);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_template("digest.txt", TEXT_TEMPLATE)
-        .map_err(|source| DigestError::Template { name: "digest.txt", source })?;
-    env.add_template("digest.html", HTML_TEMPLATE)
-        .map_err(|source| DigestError::Template { name: "digest.html", source })?;
-    Ok(env)
-}
-
-fn render(d: &Digest, name: &'static str) -> Result<String, DigestError> {
-    let env = environment()?;
-    env.get_template(name)
-        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(d))))
-        .map_err(|source| DigestError::Template { name, source })
-}
-
-/// The plain-text digest (also what `mail-intake digest --text` prints).
-pub fn render_text(d: &Digest) -> Result<String, DigestError> {
-    render(d, "digest.txt")
-}
-
-/// The HTML digest: tables with inline styles only, no scripts and no external resources,
-/// laid out for 600–800 px (what mail clients show).
-pub fn render_html(d: &Digest) -> Result<String, DigestError> {
-    render(d, "digest.html")
-}
-
-// ---------------------------------------------------------------------------- the email
-
-/// The deterministic Message-ID of the digest of a date: `<digest.DATE@office-domain>`.
-pub fn message_id(date: NaiveDate, from: &str) -> String {
-    let domain = crate::reply::transport::bare(from).rsplit_once('@').map(|(_, d)| d.trim()).unwrap_or("");
-    let domain = if domain.is_empty() { "mail-intake.invalid" } else { domain };
-    format!("<digest.{date}@{domain}>")
-}
-
-/// The name of the register attached to the digest of a date.
-pub fn attachment_name(date: &str) -> String {
-    format!("登记表-{date}.xlsx")
-}
-
-/// The digest as an email: multipart/mixed (alternative (text, HTML), the register as
-/// `.xlsx`), from the office to `to`, marked `Auto-Submitted: auto-generated`.
-/// Returns (Message-ID, raw bytes).
-pub fn build_email(
-    d: &Digest,
-    rules: &Rules,
-    from: &str,
-    to: &[String],
-    xlsx: Vec<u8>,
-) -> Result<(String, Vec<u8>), DigestError> {
-    if to.is_empty() {
-        return Err(DigestError::NoRecipients);
-    }
-    let date = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").map_err(|e| DigestError::Build(format!("date: {e}")))?;
-    let mut d = d.clone();
-    let file_name = attachment_name(&d.date);
-    d.attachment = Some(file_name.clone());
-    let text = render_text(&d)?;
-    let html = render_html(&d)?;
-    let office: Mailbox = from.parse().map_err(|e| DigestError::Build(format!("from address {from}: {e}")))?;
-    let id = message_id(date, from);
-    let deadline = match d.days_to_deadline {
-        Some(n) if n > 0 => format!("（距截止 {n} 天）"),
-        Some(0) => "（今天截止）".into(),
-        Some(n) => format!("（已过截止 {} 天）", -n),
-        None => String::new(),
-    };
-    let subject = format!("收件日报 {} · {}{deadline}", d.date, d.campaign);
-    let mut builder = lettre::Message::builder()
-        .from(office)
-        .subject(subject)
-        .message_id(Some(id.clone()))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii(rules.automatic.own_header.clone())
-                .unwrap_or_else(|_| HeaderName::new_from_ascii_str("X-Mail-Intake")),
-            format!("digest; {}", d.date),
-        ));
-    for t in to {
-        let mailbox: Mailbox = t.parse().map_err(|e| DigestError::Build(format!("recipient {t}: {e}")))?;
-        builder = builder.to(mailbox);
-    }
-    let content_type = ContentType::parse(XLSX).map_err(|e| DigestError::Build(e.to_string()))?;
-    let msg = builder
-        .multipart(
-            MultiPart::mixed()
-                .multipart(MultiPart::alternative_plain_html(text, html))
-                .singlepart(Attachment::new(file_name).body(xlsx, content_type)),
-        )
-        .map_err(|e| DigestError::Build(e.to_string()))?;
-    Ok((id, msg.formatted()))
-}
-
-// ---------------------------------------------------------------------------- once per day
-
-/// When the digest is due, for a daily time `at` in zone `tz`: the date whose digest is due
-/// at `now` (today's, once `at` has passed; a day missed entirely is not sent late), and the
-/// next moment to look again (the next `at`).
-pub fn schedule(now: DateTime<Utc>, at: NaiveTime, tz: Tz) -> (Option<NaiveDate>, DateTime<Utc>) {
-    let today = now.with_timezone(&tz).date_naive();
-    let at_on = |d: NaiveDate| -> DateTime<Utc> {
-        let naive = d.and_time(at);
-        tz.from_local_datetime(&naive)
-            .earliest()
-            // A time skipped by a clock change: an hour later exists.
-            .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
-    };
-    let due = at_on(today);
-    if now >= due { (Some(today), at_on(today + chrono::Duration::days(1))) } else { (None, due) }
-}
-
-/// The digest of `date` as computed at `now`, as a ready-to-send email.
-pub fn email_for(
-    conn: &Connection,
-    rules: &Rules,
-    date: NaiveDate,
-    now: DateTime<Utc>,
-    from: &str,
-    to: &[String],
-) -> Result<Vec<u8>, DigestError> {
-    let d = Digest::compute(conn, rules, date, now)?;
-    let xlsx = crate::export::register_xlsx(conn, rules)?;
-    Ok(build_email(&d, rules, from, to, xlsx)?.1)
-}
-
-/// What the `state` row of a date's digest says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct SendState {
-    /// `sending` (claimed; the server may or may not have it), `sent`, `retry` (a temporary
-    /// failure) or `failed` (refused permanently).
-    state: String,
-    cutoff: String,
-    at: String,
-    message_id: String,
-    #[serde(default)]
-    detail: Option<String>,
-}
-
-/// The result of trying to claim a date's digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// Ours to send, with this cut-off.
-    Go { cutoff: DateTime<Utc> },
-    /// Already sent (at this moment).
-    Sent { at: String },
-    /// Another sender claimed it moments ago.
-    Busy,
-    /// Claimed long ago and never marked: a crash. The raw row, to take over.
-    Interrupted { row: String, cutoff: String },
-    /// Refused permanently earlier today (the daemon does not retry; `--send` does).
-    Failed { error: String },
-}
-
-/// Claims the digest of `date` in one immediate transaction: only one process, and only
-/// once per day, gets [`Claim::Go`].
-pub fn claim(
-    conn: &mut Connection,
-    date: NaiveDate,
-    message_id: &str,
-    now: DateTime<Utc>,
-    grace: Duration,
-    retry_failed: bool,
-) -> Result<Claim, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let key = sent_key(date);
-    let row = Store::get_state(&tx, &key)?;
-    let old: Option<SendState> = row.as_deref().and_then(|r| serde_json::from_str(r).ok());
-    let outcome = match (&row, &old) {
-        (_, Some(s)) if s.state == "sent" => Claim::Sent { at: s.at.clone() },
-        (_, Some(s)) if s.state == "failed" && !retry_failed => {
-            Claim::Failed { error: s.detail.clone().unwrap_or_default() }
-        }
-        (Some(r), Some(s)) if s.state == "sending" => {
-            let started = parse_utc(&s.at).unwrap_or(now);
-            if now - started < chrono::Duration::from_std(grace).unwrap_or_default() {
-                Claim::Busy
-            } else {
-                Claim::Interrupted { row: r.clone(), cutoff: s.cutoff.clone() }
-            }
-        }
-        _ => Claim::Go { cutoff: now },
-    };
-    if let Claim::Go { cutoff } = &outcome {
-        let s = SendState {
-            state: "sending".into(),
-            cutoff: cutoff.to_rfc3339(),
-            at: now.to_rfc3339(),
-            message_id: message_id.into(),
-            detail: None,
-        };
-        Store::set_state(&tx, &key, &serde_json::to_string(&s)?)?;
-    }
-    tx.commit()?;
-    Ok(outcome)
-}
-
-/// Takes over an interrupted claim (only if nobody changed it meanwhile).
-fn take_over(
-    conn: &Connection,
-    date: NaiveDate,
-    row: &str,
-    message_id: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let s = SendState {
-        state: "sending".into(),
-        cutoff: now.to_rfc3339(),
-        at: now.to_rfc3339(),
-        message_id: message_id.into(),
-        detail: None,
-    };
-    let n = conn.execute(
-        "UPDATE state SET value = ?3 WHERE key = ?1 AND value = ?2",
-        params![sent_key(date), row, serde_json::to_string(&s)?],
-    )?;
-    Ok(n == 1)
-}
-
-/// Records that the digest of `date` went out, and its cut-off as the start of the next
-/// digest's arrivals — in one transaction.
-pub fn mark_sent(
-    conn: &mut Connection,
-    date: NaiveDate,
-    cutoff: &str,
-    message_id: &str,
-    detail: &str,
-) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let s = SendState {
-        state: "sent".into(),
-        cutoff: cutoff.into(),
-        at: Utc::now().to_rfc3339(),
-        message_id: message_id.into(),
-        detail: Some(detail.into()),
-    };
-    Store::set_state(&tx, &sent_key(date), &serde_json::to_string(&s)?)?;
-    Store::set_state(&tx, LAST_SENT_KEY, cutoff)?;
-    tx.commit()?;
-    Ok(())
-}
-
-fn mark_unsent(
-    conn: &Connection,
-    date: NaiveDate,
-    state: &str,
-    message_id: &str,
-    error: &str,
-) -> Result<(), StoreError> {
-    let s = SendState {
-        state: state.into(),
-        cutoff: String::new(),
-        at: Utc::now().to_rfc3339(),
-        message_id: message_id.into(),
-        detail: Some(error.into()),
-    };
-    Store::set_state(conn, &sent_key(date), &serde_json::to_string(&s)?)
-}
-
-/// What [`send_once`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Handed to the server (or written) now.
-    Sent { message_id: String, response: String },
-    /// Already sent for this date (at this moment); nothing sent.
-    AlreadySent { at: String },
-    /// Another process is sending it right now.
-    InProgress,
-    /// Refused permanently earlier; not retried.
-    Failed { error: String },
-}
-
-/// Sends the digest of `date` unless it was sent already: claim → compute → send → mark
-/// sent (→ copy to Sent). A claim interrupted by a crash is resolved through the Sent folder.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn send_once(
-    store: &Store,
-    cfg: &Config,
-    rules: &Rules,
-    date: NaiveDate,
-    transport: &Transport,
-    sent: &mut SentStore,
-    retry_failed: bool,
-) -> Result<Outcome, DigestError> {
-    if cfg.digest.to.is_empty() {
-        return Err(DigestError::NoRecipients);
-    }
-    let from = cfg.transport.from().to_string();
-    let id = message_id(date, &from);
-    let grace = cfg.reply.sent_check_delay;
-    let now = Utc::now();
-    let id2 = id.clone();
-    let claimed = store.call(move |c| claim(c, date, &id2, now, grace, retry_failed)).await?;
-    let cutoff = match claimed {
-        Claim::Go { cutoff } => cutoff,
-        Claim::Sent { at } => return Ok(Outcome::AlreadySent { at }),
-        Claim::Busy => return Ok(Outcome::InProgress),
-        Claim::Failed { error } => return Ok(Outcome::Failed { error }),
-        Claim::Interrupted { row, cutoff } => {
-            if sent.contains(&id).await? {
-                info!(stage = "digest", %date, message_id = %id, "interrupted digest found in the Sent folder: it was sent");
-                let id2 = id.clone();
-                store.call(move |c| mark_sent(c, date, &cutoff, &id2, "found in Sent after restart")).await?;
-                return Ok(Outcome::AlreadySent { at: "(found in the Sent folder)".into() });
-            }
-            info!(stage = "digest", %date, "interrupted digest not in the Sent folder: sending it again");
-            let id2 = id.clone();
-            if !store.call(move |c| take_over(c, date, &row, &id2, now)).await? {
-                return Ok(Outcome::InProgress);
-            }
-            now
-        }
-    };
-
-    let built = {
-        let (rules, to, from) = (rules.clone(), cfg.digest.to.clone(), from.clone());
-        store
-            .call(move |c| Ok(email_for(c, &rules, date, cutoff, &from, &to)))
-            .await
-            .map_err(DigestError::from)
-            .and_then(|r| r)
-    };
-    let raw = match built {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (msg, id2) = (e.to_string(), id.clone());
-            store.call(move |c| mark_unsent(c, date, "retry", &id2, &msg)).await?;
-            return Err(e);
-        }
-    };
-    match transport.send_all(&from, &cfg.digest.to, &id, &raw).await {
-        Ok(response) => {
-            let (c2, id2, r2) = (cutoff.to_rfc3339(), id.clone(), response.clone());
-            store.call(move |c| mark_sent(c, date, &c2, &id2, &r2)).await?;
-            info!(stage = "digest", %date, message_id = %id, to = ?cfg.digest.to, "digest sent");
-            if let Err(e) = sent.append(&id, &raw).await {
-                warn!(stage = "digest", %date, error = %e, "cannot copy the digest into the Sent folder");
-            }
-            Ok(Outcome::Sent { message_id: id, response })
-        }
-        Err(e) => {
-            let state = if matches!(e, SendError::Permanent(_)) { "failed" } else { "retry" };
-            let (msg, id2) = (e.to_string(), id.clone());
-            store.call(move |c| mark_unsent(c, date, state, &id2, &msg)).await?;
-            Err(DigestError::Send(e))
-        }
-    }
-}
-
-/// `mail-intake digest --send`: sends the digest of `date` now unless it was sent already
-/// (a permanent failure earlier that day is retried).
-pub async fn send_by_hand(cfg: &Config, rules: &Rules, date: NaiveDate) -> Result<Outcome, DigestError> {
-    let store = Store::open(&cfg.store_path)?;
-    let transport = Transport::build(&cfg.transport)?;
-    let mut sent = crate::intake::sent::sent_folder(cfg);
-    send_once(&store, cfg, rules, date, &transport, &mut sent, true).await
-}
+pub use render::{attachment_name, build_email, message_id, render_html, render_text};
+pub use schedule::{run_daily, schedule};
+pub(crate) use send::send_once;
+pub use send::{Claim, Outcome, claim, email_for, mark_sent, send_by_hand};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,14 @@
 //! The digest on a store filled by hand with known verdicts: exact counts, exact lists, and
 //! the once-a-day claim.
 
+use super::send::{DigestState, mark_unsent};
 use super::*;
-use crate::store::{Fetched, Location, NewReply};
+use crate::config::Config;
+use crate::reply::transport::Transport;
+use crate::store;
+use crate::store::{Fetched, Location, NewReply, ReplyState, Store};
 use crate::verdict::{AttachmentInfo, Decision, Expert, Role, Verdict};
+use chrono::NaiveTime;
 use mail_parser::MimeHeaders as _;
 
 /// This campaign's kinds, as `rules/campaign.toml` names them.
@@ -102,13 +107,13 @@ impl Fixture {
             flags: vec![],
             raw: format!("Subject: m{uid}\r\n\r\nbody {uid}\r\n").into_bytes(),
         };
-        self.store.with(|c| Store::store_fetched(c, &f)).unwrap().0
+        self.store.with(|c| store::messages::store_fetched(c, &f)).unwrap().0
     }
 
     fn add(&mut self, m: Mail) -> i64 {
         let id = self.stored();
         let v = bound(&self.store, id, verdict(&m));
-        self.store.with(|c| Store::save_verdict(c, id, &v, None)).unwrap();
+        self.store.with(|c| store::verdicts::save_verdict(c, id, &v, None)).unwrap();
         id
     }
 
@@ -121,10 +126,10 @@ impl Fixture {
             subject: "回执".into(),
             reply_message_id: reply_id.into(),
             raw: b"x".to_vec(),
-            state: "pending".into(),
+            state: ReplyState::Pending,
             reason: None,
         };
-        self.store.with(|c| Store::save_verdict(c, id, &v, Some(&r))).unwrap();
+        self.store.with(|c| store::verdicts::save_verdict(c, id, &v, Some(&r))).unwrap();
         id
     }
 }
@@ -150,7 +155,7 @@ fn known_set() -> Fixture {
     // 本科: a summary; a lead application awaiting correction, whose reply bounced.
     f.add(mail(Acknowledge, "pilot_summary", "云南大学"));
     f.add_with_reply(lead(RequestCorrection, "昆明学院", "装备制造大类"), "<reply.1@example.edu.cn>");
-    f.store.with(|c| Store::sent(c, 1, "250 ok")).unwrap();
+    f.store.with(|c| store::replies::sent(c, 1, "250 ok")).unwrap();
     // A question, a bounce of our reply, a message that failed, one not judged yet.
     f.add(Mail {
         decision: Hold,
@@ -170,9 +175,9 @@ fn known_set() -> Fixture {
         arrived: "2023-03-16T09:00:00+08:00",
     });
     v.bounced_ids = vec!["<reply.1@example.edu.cn>".into()];
-    f.store.with(|c| Store::save_verdict(c, bounce, &v, None)).unwrap();
+    f.store.with(|c| store::verdicts::save_verdict(c, bounce, &v, None)).unwrap();
     let failed = f.stored();
-    f.store.with(|c| Store::mark_failed(c, failed, "judging crashed: boom")).unwrap();
+    f.store.with(|c| store::messages::mark_failed(c, failed, "judging crashed: boom")).unwrap();
     f.stored();
     f
 }
@@ -366,7 +371,7 @@ fn html_escapes_what_mail_brought() {
         arrived: "2023-03-16T08:30:00+08:00",
     });
     v.subject = "<script>alert(1)</script> & 咨询".into();
-    f.store.with(|c| Store::save_verdict(c, id, &v, None)).unwrap();
+    f.store.with(|c| store::verdicts::save_verdict(c, id, &v, None)).unwrap();
     let html = render_html(&compute(&f, &rules, "2023-03-20")).unwrap();
     assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
 }
@@ -441,11 +446,11 @@ fn a_date_is_claimed_once() {
             ));
             mark_sent(c, day, &cutoff.to_rfc3339(), "<d>", "250 ok")?;
             assert!(matches!(claim(c, day, "<d>", t0 + chrono::Duration::hours(3), grace, true)?, Claim::Sent { .. }));
-            assert_eq!(Store::get_state(c, LAST_SENT_KEY)?, Some(cutoff.to_rfc3339()));
+            assert_eq!(store::state::get(c, LAST_SENT_KEY)?, Some(cutoff.to_rfc3339()));
             // Another day is another digest.
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, false)?, Claim::Go { .. }));
             // A permanent refusal: the daemon leaves it, by hand it is retried.
-            mark_unsent(c, date("2023-03-21"), "failed", "<d2>", "550 no")?;
+            mark_unsent(c, date("2023-03-21"), DigestState::Failed, "<d2>", "550 no")?;
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, false)?, Claim::Failed { .. }));
             assert!(matches!(claim(c, date("2023-03-21"), "<d2>", t0, grace, true)?, Claim::Go { .. }));
             Ok(())
@@ -521,10 +526,10 @@ fn receipts_held_back_by_the_per_sender_cap_are_listed_until_released() {
         subject: "回执：专家推荐+昆明学院+张三".into(),
         reply_message_id: "<reply.cap@example.edu.cn>".into(),
         raw: b"x".to_vec(),
-        state: "suppressed".into(),
+        state: ReplyState::Suppressed,
         reason: Some("more than 20 automatic replies to jwc@school.example.cn in 24 hours".into()),
     };
-    f.store.with(|c| Store::save_verdict(c, id, &v, Some(&capped))).unwrap();
+    f.store.with(|c| store::verdicts::save_verdict(c, id, &v, Some(&capped))).unwrap();
     let d = compute(&f, &rules, "2023-03-20");
     assert_eq!(d.held_by_cap.len(), 1);
     assert_eq!((d.held_by_cap[0].id, d.held_by_cap[0].sender.as_str()), (id, "jwc@school.example.cn"));

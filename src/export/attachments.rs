@@ -10,6 +10,7 @@
 //! content twice in one folder is written once, different files with the same name get
 //! ` (2)`, ` (3)` … suffixes.
 
+use crate::store;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use super::{ExportError, create_private_dir_all, io_error, new_private_file};
 use crate::limits::Limits;
 use crate::parse::{self, ArchiveState, Attachment, Mail};
 use crate::rules::{Part, Rules};
-use crate::store::query::{self, Filter, MessageRow};
+use crate::store::messages::{Filter, MessageRow};
 
 /// Folder for a message without a recognised school.
 pub const NO_SCHOOL: &str = "未识别学校";
@@ -155,7 +156,7 @@ pub fn export_attachments(
         }
         Err(_) => create_private_dir_all(dir)?,
     }
-    let rows: Vec<MessageRow> = query::list(conn, &Filter::default())?
+    let rows: Vec<MessageRow> = store::messages::list(conn, &Filter::default())?
         .into_iter()
         .filter(|m| super::sheets::is_submission(m) || m.decision.as_deref() == Some("hold"))
         .collect();
@@ -176,7 +177,7 @@ pub fn export_attachments(
     let mut folders: BTreeMap<PathBuf, (HashSet<String>, HashSet<String>)> = BTreeMap::new();
     for m in &rows {
         bar.inc(1);
-        let Some(raw) = query::raw(conn, m.id)? else { continue };
+        let Some(raw) = store::messages::raw(conn, m.id)? else { continue };
         let mail = parse::parse(&raw, limits);
         let mut files = Vec::new();
         files_of(&mail, rules, &mut files);

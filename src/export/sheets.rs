@@ -5,6 +5,8 @@
 //! what it has sent) and `全部邮件` (every stored message, superseded and unanswered ones
 //! included). Both file formats render exactly these rows, so they cannot disagree.
 
+use crate::store;
+use crate::store::MessageState;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, FixedOffset};
@@ -12,7 +14,7 @@ use rusqlite::Connection;
 
 use super::{ExportError, words};
 use crate::rules::{Part, Rules, SchoolRole};
-use crate::store::query::{self, Filter, MessageRow};
+use crate::store::messages::{Filter, MessageRow};
 
 /// One cell: text (names, dates, phone numbers — never converted) or a count.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,11 +58,8 @@ pub const ALL_MAIL: &str = "全部邮件";
 
 /// When a message arrived, best known first: the verdict's arrival, INTERNALDATE, when it was
 /// stored.
-pub fn arrival(a: &query::Arrival) -> Option<DateTime<FixedOffset>> {
-    [a.arrived.as_deref(), a.internal_date.as_deref(), Some(a.stored_at.as_str())]
-        .into_iter()
-        .flatten()
-        .find_map(|s| DateTime::parse_from_rfc3339(s).ok())
+pub fn arrival(a: &store::messages::Arrival) -> Option<DateTime<FixedOffset>> {
+    a.best()
 }
 
 /// A moment as office time, `YYYY-MM-DD HH:MM:SS`.
@@ -75,9 +74,11 @@ pub fn is_submission(m: &MessageRow) -> bool {
 
 /// Builds every sheet of the register from the store.
 pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, ExportError> {
-    let all = query::list(conn, &Filter::default())?;
-    let arrivals: HashMap<i64, String> =
-        query::arrivals(conn)?.iter().filter_map(|a| arrival(a).map(|d| (a.id, office_time(&d, rules)))).collect();
+    let all = store::messages::list(conn, &Filter::default())?;
+    let arrivals: HashMap<i64, String> = store::messages::arrivals(conn)?
+        .iter()
+        .filter_map(|a| arrival(a).map(|d| (a.id, office_time(&d, rules))))
+        .collect();
     let when = |id: i64| arrivals.get(&id).cloned().unwrap_or_default();
     let current: Vec<&MessageRow> = all.iter().filter(|m| m.superseded_by.is_none() && is_submission(m)).collect();
 
@@ -86,7 +87,7 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
         let rows: Vec<&MessageRow> = current.iter().copied().filter(|m| m.kind.as_deref() == Some(&kind.id)).collect();
         let mut verdicts = Vec::with_capacity(rows.len());
         for m in &rows {
-            verdicts.push(query::verdict(conn, m.id)?);
+            verdicts.push(store::verdicts::verdict(conn, m.id)?);
         }
         // School first, then the kind's other subject parts, then any other field seen.
         let mut fields: Vec<String> = vec![Part::School.field().to_string()];
@@ -139,7 +140,7 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
                 t(attachments),
                 opt(m.sender.as_deref()),
                 t(m.subject.clone()),
-                t(words::reply_state(m.reply_state.as_deref())),
+                t(words::reply_state(m.reply_state)),
                 t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
             ]);
             out.push(row);
@@ -176,7 +177,7 @@ fn experts_sheet(conn: &Connection, rules: &Rules) -> Result<Sheet, ExportError>
     .to_vec();
     let mut experts = Vec::new();
     for kind in rules.kinds_with(SchoolRole::Experts) {
-        experts.extend(query::current_experts(conn, &kind.id)?);
+        experts.extend(store::verdicts::current_experts(conn, &kind.id)?);
     }
     let rows = experts
         .into_iter()
@@ -291,9 +292,9 @@ fn all_mail_sheet(all: &[MessageRow], when: &dyn Fn(i64) -> String, rules: &Rule
         .iter()
         .map(|m| {
             let kind = m.kind.as_deref().map(|k| rules.kind(k).map(|r| r.name.clone()).unwrap_or_else(|| k.into()));
-            let status = match (m.state.as_str(), m.superseded_by) {
-                ("failed", _) => format!("判定失败：{}", m.error.as_deref().unwrap_or("")),
-                ("stored", _) => "未判定".to_string(),
+            let status = match (m.state, m.superseded_by) {
+                (MessageState::Failed, _) => format!("判定失败：{}", m.error.as_deref().unwrap_or("")),
+                (MessageState::Stored, _) => "未判定".to_string(),
                 (_, Some(by)) => format!("已被 #{by} 取代"),
                 _ => "当前".to_string(),
             };
@@ -308,7 +309,7 @@ fn all_mail_sheet(all: &[MessageRow], when: &dyn Fn(i64) -> String, rules: &Rule
                 opt(m.expert_name.as_deref().or(m.category.as_deref())),
                 t(words::errors(&m.errors)),
                 t(words::warnings(&m.warnings, rules)),
-                t(words::reply_state(m.reply_state.as_deref())),
+                t(words::reply_state(m.reply_state)),
                 t(status),
                 t(m.dossier.map(|d| d.to_string()).unwrap_or_default()),
             ]

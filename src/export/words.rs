@@ -4,6 +4,7 @@
 //! Replies use the full sentences of `validate::reasons`; a register cell needs a few words.
 
 use crate::rules::Rules;
+use crate::store::ReplyState;
 use crate::verdict::{AttachmentInfo, ErrorCode, Role, Seal, WarningCode};
 
 /// A decision in words.
@@ -93,17 +94,17 @@ pub fn warnings(codes: &[String], rules: &Rules) -> String {
 }
 
 /// A reply state in words; no reply at all is `无`.
-pub fn reply_state(state: Option<&str>) -> String {
+pub fn reply_state(state: Option<ReplyState>) -> String {
     match state {
-        None => "无".into(),
-        Some("pending") => "待发送".into(),
-        Some("sending") => "发送中".into(),
-        Some("sent") => "已发送".into(),
-        Some("failed") => "发送失败".into(),
-        Some("suppressed") => "不发送".into(),
-        Some("bounced") => "被退回".into(),
-        Some(other) => other.into(),
+        None => "无",
+        Some(ReplyState::Pending) => "待发送",
+        Some(ReplyState::Sending) => "发送中",
+        Some(ReplyState::Sent) => "已发送",
+        Some(ReplyState::Failed) => "发送失败",
+        Some(ReplyState::Suppressed) => "不发送",
+        Some(ReplyState::Bounced) => "被退回",
     }
+    .into()
 }
 
 /// An attachment role in words.

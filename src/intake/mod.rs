@@ -21,6 +21,10 @@ pub enum IntakeError {
     /// Network, protocol or server trouble: reconnect with backoff.
     #[error("mailbox connection problem: {0}")]
     Io(String),
+    /// The connection is gone: the server did not answer in time, or closed it. The caller
+    /// must reconnect before anything else (a half-done command cannot be retried on it).
+    #[error("mailbox connection lost: {0}")]
+    Lost(String),
     /// Credentials refused: reconnect too, but the operator must act.
     #[error("{0}")]
     Auth(String),
@@ -29,13 +33,8 @@ pub enum IntakeError {
     Setup(String),
 }
 
-/// The selected folder's identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxInfo {
-    pub account: String,
-    pub folder: String,
-    pub uidvalidity: u32,
-}
+/// The selected folder's identity (the store's typed mailbox id).
+pub use crate::store::Mailbox as MailboxInfo;
 
 /// Why a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ pub async fn report(cfg: &ImapConfig, timeout: Duration, smtp: bool) -> Result<S
     let mut out = String::new();
     let caps = tokio::time::timeout(timeout, session.capabilities())
         .await
-        .map_err(|_| IntakeError::Io("CAPABILITY: no answer".into()))?
+        .map_err(|_| IntakeError::Lost("CAPABILITY: no answer".into()))?
         .map_err(|e| IntakeError::Io(format!("CAPABILITY: {e}")))?;
     let wanted = ["IDLE", "ID", "MOVE", "UIDPLUS", "SPECIAL-USE", "LIST-EXTENDED", "CONDSTORE"];
     let has: Vec<&str> = wanted.iter().copied().filter(|c| caps.has_str(*c)).collect();

@@ -386,19 +386,12 @@ pub fn rebuild(
     mut progress: impl FnMut(i64, Option<&Verdict>, &Verdict),
 ) -> Result<usize> {
     use rayon::prelude::*;
-    let ids: Vec<i64> = {
-        let mut st = conn.prepare(
-            "SELECT m.id FROM messages m LEFT JOIN verdicts v ON v.message = m.id
-             WHERE m.state IN ('judged', 'failed') ORDER BY coalesce(v.arrived, m.internal_date, ''), m.id",
-        )?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        rows.collect::<std::result::Result<_, _>>()?
-    };
+    let ids = crate::store::messages::judged_in_arrival_order(conn)?;
     let mut judged: Vec<Rejudged> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(REBUILD_CHUNK) {
         let mut stored = Vec::with_capacity(chunk.len());
         for id in chunk {
-            if let Some(m) = crate::store::Store::stored(conn, *id)? {
+            if let Some(m) = crate::store::messages::stored(conn, *id)? {
                 let thread = thread_ids(&m.raw);
                 let kind = dossiers::kind_answered_by_reply(conn, &thread)?;
                 stored.push((m, thread, kind));
@@ -421,18 +414,18 @@ pub fn rebuild(
     let tx = conn.transaction()?;
     dossiers::clear(&tx)?;
     for r in judged {
-        let before = crate::store::query::verdict(&tx, r.id)?;
+        let before = crate::store::verdicts::verdict(&tx, r.id)?;
         let hint = thread_hint_of(&tx, &r.thread, r.sender.as_deref(), rules)?;
         let after = apply(&tx, r.id, r.verdict, &hint, rules)?;
-        crate::store::Store::save_verdict_in(&tx, r.id, &after, None)?;
+        crate::store::verdicts::save_verdict_in(&tx, r.id, &after, None)?;
         progress(r.id, before.as_ref(), &after);
     }
-    crate::store::Store::set_state(&tx, "dossiers_rebuild", "0")?;
+    crate::store::state::set(&tx, "dossiers_rebuild", "0")?;
     tx.commit()?;
     Ok(ids.len())
 }
 
 /// Whether the store still needs [`rebuild`] (a store made before submissions existed).
 pub fn needs_rebuild(conn: &Connection) -> Result<bool> {
-    Ok(crate::store::Store::get_state(conn, "dossiers_rebuild")?.as_deref() == Some("1"))
+    Ok(crate::store::state::get(conn, "dossiers_rebuild")?.as_deref() == Some("1"))
 }

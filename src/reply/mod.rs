@@ -14,7 +14,7 @@ use mail_parser::{HeaderName as ParsedHeader, MessageParser};
 use serde::Serialize;
 
 use crate::rules::Rules;
-use crate::store::NewReply;
+use crate::store::{NewReply, ReplyState};
 use crate::verdict::{Decision, ErrorCode, Role, Verdict};
 
 /// What the reply planner knows beyond the verdict.
@@ -164,7 +164,7 @@ pub fn plan(
         subject: msg.0,
         reply_message_id: msg.1,
         raw: msg.2,
-        state: if suppressed.is_some() { "suppressed".into() } else { "pending".into() },
+        state: if suppressed.is_some() { ReplyState::Suppressed } else { ReplyState::Pending },
         reason: suppressed,
     }))
 }
@@ -360,7 +360,7 @@ mod tests {
         let v = judge("s.eml", SUBMISSION.as_bytes(), &rules, &JudgeOptions::default());
         let r = plan(SUBMISSION.as_bytes(), &v, None, &ctx(&rules)).unwrap().expect("a reply");
         assert_eq!(r.recipient, "jwc@school.edu.cn", "Reply-To in another domain is not honoured");
-        assert_eq!(r.state, "pending");
+        assert_eq!(r.state, ReplyState::Pending);
         assert_eq!(r.subject, "请更正：专家推荐+昆明学院+张三");
         let text = String::from_utf8_lossy(&r.raw).to_string();
         assert!(text.contains("In-Reply-To: <orig@school.edu.cn>"), "{text}");
@@ -383,12 +383,12 @@ mod tests {
         let v = judge("s.eml", SUBMISSION.as_bytes(), &rules, &JudgeOptions::default());
         let mut c = ctx(&rules);
         c.recent_to_recipient = 5;
-        assert_eq!(plan(SUBMISSION.as_bytes(), &v, None, &c).unwrap().unwrap().state, "suppressed");
+        assert_eq!(plan(SUBMISSION.as_bytes(), &v, None, &c).unwrap().unwrap().state, ReplyState::Suppressed);
         let mut c = ctx(&rules);
         c.reply_since = Utc::now();
         let arrived = DateTime::parse_from_rfc3339("2023-03-13T10:00:00+08:00").ok();
-        assert_eq!(plan(SUBMISSION.as_bytes(), &v, arrived, &c).unwrap().unwrap().state, "suppressed");
+        assert_eq!(plan(SUBMISSION.as_bytes(), &v, arrived, &c).unwrap().unwrap().state, ReplyState::Suppressed);
         let own = SUBMISSION.replace("Return-Path: <jwc@school.edu.cn>", "Return-Path: <office@example.edu.cn>");
-        assert_eq!(plan(own.as_bytes(), &v, None, &ctx(&rules)).unwrap().unwrap().state, "suppressed");
+        assert_eq!(plan(own.as_bytes(), &v, None, &ctx(&rules)).unwrap().unwrap().state, ReplyState::Suppressed);
     }
 }

@@ -266,7 +266,6 @@ mod tests {
 
     #[test]
     fn a_store_from_before_submissions_is_rebound_in_arrival_order() {
-        use crate::store::Store;
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 5);
         let rules = crate::Rules::embedded();
@@ -305,9 +304,9 @@ mod tests {
         assert_eq!(all.len(), 1, "{all:?}");
         assert_eq!((all[0].detail.as_str(), all[0].state), ("电子与信息大类", crate::verdict::DossierState::Complete));
         assert_eq!(crate::store::dossiers::message_ids(&conn, all[0].id).unwrap(), [1, 2]);
-        let second = Store::stored(&conn, 2).unwrap().unwrap();
+        let second = crate::store::messages::stored(&conn, 2).unwrap().unwrap();
         assert_eq!(second.id, 2);
-        let v = crate::store::query::verdict(&conn, 2).unwrap().unwrap();
+        let v = crate::store::verdicts::verdict(&conn, 2).unwrap().unwrap();
         assert_eq!(v.decision, crate::Decision::Acknowledge);
     }
 }

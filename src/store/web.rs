@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
-use super::query::{MessageRow, SELECT, row};
+use crate::store::messages::{MessageRow, SELECT, row};
 
 /// Which messages a page of the mail list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,9 +124,9 @@ mod tests {
                         internal_date: None,
                         flags: Vec::new(),
                     };
-                    Store::store_fetched(c, &f)?;
+                    crate::store::messages::store_fetched(c, &f)?;
                 }
-                Store::mark_failed(c, 1, "broken")?;
+                crate::store::messages::mark_failed(c, 1, "broken")?;
                 Ok(())
             })
             .unwrap();
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         let (failed, n) = store.with(|c| mail_page(c, MailView::Failed, 0, 10)).unwrap();
         assert_eq!(n, 3, "unjudged messages count as waiting");
-        assert!(failed.iter().any(|m| m.id == 1 && m.state == "failed"));
+        assert!(failed.iter().any(|m| m.id == 1 && m.state == crate::store::MessageState::Failed));
         let size = store.with(|c| raw_size(c, 1)).unwrap().unwrap();
         let head = store.with(|c| raw_chunk(c, 1, 0, 4)).unwrap();
         assert_eq!(head, b"Subj");

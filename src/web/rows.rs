@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::export::words;
 use crate::rules::Rules;
-use crate::store::query::MessageRow;
+use crate::store::MessageState;
+use crate::store::messages::MessageRow;
 
 /// A message as a table row.
 #[derive(Debug, Clone, Serialize)]
@@ -36,10 +37,10 @@ pub fn office_time(s: Option<&str>, rules: &Rules) -> String {
 
 /// The outcome column: the decision, else `failed` or `stored`.
 pub fn outcome(m: &MessageRow) -> String {
-    if m.state == "failed" {
+    if m.state == MessageState::Failed {
         return "failed".into();
     }
-    m.decision.clone().unwrap_or_else(|| m.state.clone())
+    m.decision.clone().unwrap_or_else(|| m.state.to_string())
 }
 
 pub fn kind_name(kind: Option<&str>, rules: &Rules) -> String {
@@ -74,7 +75,7 @@ pub fn row(m: &MessageRow, rules: &Rules) -> Row {
         who: m.expert_name.clone().or_else(|| m.category.clone()).unwrap_or_default(),
         subject: printable(&crate::text::clip(&m.subject, 80)),
         notes: notes.join("；"),
-        reply: words::reply_state(m.reply_state.as_deref()),
+        reply: words::reply_state(m.reply_state),
         superseded_by: m.superseded_by,
         sender: printable(m.sender.as_deref().unwrap_or_default()),
     }

@@ -3,6 +3,7 @@
 //! CSRF token) runs it through [`crate::actions`] — the command line's code path — logs who
 //! did it, and shows the outcome on the mail's page.
 
+use crate::store;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use super::super::render::PageError;
 use super::super::rows::printable;
 use super::login::check_csrf;
 use crate::actions::{self, ActionError, ReplyAction};
-use crate::store::{Store, query};
+use crate::store::Store;
 
 /// (label, what it does) for an action name; `None`: no such action.
 fn describe(action: &str) -> Option<(&'static str, &'static str)> {
@@ -49,7 +50,7 @@ pub async fn confirm(
         return Err(PageError::NotFound("没有这个操作".into()));
     };
     admin_only(&s)?;
-    let m = super::read(&app, move |c, _| Ok(query::message(c, id)?)).await?;
+    let m = super::read(&app, move |c, _| Ok(store::messages::message(c, id)?)).await?;
     let Some(m) = m else { return Err(PageError::NotFound(format!("没有邮件 #{id}"))) };
     super::render(
         &app,

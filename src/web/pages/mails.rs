@@ -2,6 +2,7 @@
 //! headers, verdict, attachments, where it was seen, replies and submission history; the raw
 //! `.eml` (streamed from the store) and each attachment (PDF and images may be shown inline).
 
+use crate::store;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -19,7 +20,7 @@ use super::super::rows::{self, PAGE, Pager, printable, query_base};
 use super::v;
 use crate::export::words;
 use crate::parse::{self, Attachment, Mail};
-use crate::store::query::{self, MessageRow};
+use crate::store::messages::MessageRow;
 use crate::store::web::{self as db, MailView};
 use crate::verdict::{AttachmentInfo, Expert};
 
@@ -122,7 +123,7 @@ pub struct Detail {
     pub sha: String,
     pub headers: Vec<(String, String)>,
     pub hops: usize,
-    pub seen: Vec<query::Seen>,
+    pub seen: Vec<store::messages::Seen>,
     pub verdict: Option<VerdictView>,
     pub files: Vec<FileRow>,
     pub replies: Vec<ReplyView>,
@@ -220,7 +221,7 @@ pub fn verdict_view(v: &crate::verdict::Verdict, rules: &crate::rules::Rules) ->
 /// The replies to a message, with their text.
 pub fn replies_of(c: &Connection, app: &App, id: i64) -> Result<Vec<ReplyView>, PageError> {
     let mut replies = Vec::new();
-    for r in query::reply_details(c, id)? {
+    for r in store::replies::reply_details(c, id)? {
         let text = db::reply_raw(c, r.id)?
             .and_then(|raw| {
                 mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(|t| t.to_string()))
@@ -232,8 +233,8 @@ pub fn replies_of(c: &Connection, app: &App, id: i64) -> Result<Vec<ReplyView>, 
             kind_text: words::decision(&r.kind),
             recipient: printable(&r.recipient),
             subject: printable(&r.subject),
-            state_text: words::reply_state(Some(&r.state)),
-            state: r.state,
+            state_text: words::reply_state(Some(r.state)),
+            state: r.state.to_string(),
             reason: r.reason.map(|x| printable(&x)),
             sent_at: r.sent_at.map(|t| rows::office_time(Some(&t), &app.rules)),
             last_error: r.last_error.map(|x| printable(&x)),
@@ -246,10 +247,10 @@ pub fn replies_of(c: &Connection, app: &App, id: i64) -> Result<Vec<ReplyView>, 
 /// Gathers one message's page (404 when there is none).
 pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageError> {
     let rules = &app.rules;
-    let Some(message) = query::message(c, id)? else {
+    let Some(message) = store::messages::message(c, id)? else {
         return Err(PageError::NotFound(format!("没有邮件 #{id}")));
     };
-    let raw = query::raw(c, id)?.unwrap_or_default();
+    let raw = store::messages::raw(c, id)?.unwrap_or_default();
     let mail = parse::parse(&raw, &app.cfg.limits);
     let mut headers = Vec::new();
     for name in crate::parse::SHOWN_HEADERS {
@@ -259,14 +260,14 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
         }
     }
     let hops = mail.headers.iter().filter(|(n, _)| n == "received").count();
-    let stored = query::verdict(c, id)?;
+    let stored = store::verdicts::verdict(c, id)?;
     let files = file_rows(id, &mail, stored.as_ref().map(|v| v.attachments.as_slice()).unwrap_or_default());
     let verdict = stored.map(|v| verdict_view(&v, rules));
     let replies = replies_of(c, app, id)?;
     let mut history = Vec::new();
     if let Some(dossier) = message.dossier {
         for m in crate::store::dossiers::members(c, dossier, 1000)? {
-            if let Some(row) = query::message(c, m.message)? {
+            if let Some(row) = store::messages::message(c, m.message)? {
                 let r = rows::row(&row, rules);
                 history.push(HistoryRow {
                     id: m.message,
@@ -285,7 +286,7 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
         sha: crate::store::sha256_hex(&raw),
         headers,
         hops,
-        seen: query::locations(c, id)?,
+        seen: store::messages::locations(c, id)?,
         verdict,
         files,
         replies,
@@ -379,7 +380,7 @@ pub async fn file(
     let _permit = app.heavy.acquire().await.map_err(|e| PageError::Internal(e.to_string()))?;
     let a = app.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let raw = a.bulk.with(|c| query::raw(c, id))?;
+        let raw = a.bulk.with(|c| store::messages::raw(c, id))?;
         let Some(raw) = raw else { return Ok::<_, PageError>(None) };
         let mut mail = parse::parse(&raw, &a.cfg.limits);
         drop(raw);

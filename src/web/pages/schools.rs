@@ -3,6 +3,7 @@
 //! `mail-intake schools --json`: status (已报送 / 部分 / 未报送), experts complete / incomplete
 //! / listed but not received, lead categories, summary. Filter by level, flag and status.
 
+use crate::store;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -20,7 +21,7 @@ use super::v;
 use crate::register::view::{self, SchoolView};
 use crate::rules::Rules;
 use crate::store::dossiers::DossierFilter;
-use crate::store::query::{self, Filter, MessageRow};
+use crate::store::messages::{Filter, MessageRow};
 
 #[derive(serde::Deserialize)]
 pub struct SchoolQuery {
@@ -145,12 +146,13 @@ pub async fn one(
                 .map(|d| sub_row(d, app))
                 .collect();
         submissions.sort_by_key(|d| (d.state == "superseded", d.kind_name.clone(), d.who.clone()));
-        let mails: Vec<rows::Row> = query::list(c, &Filter { school: Some(wanted.clone()), ..Filter::default() })?
-            .iter()
-            .rev()
-            .filter(|m: &&MessageRow| m.school.as_deref() == Some(wanted.as_str()))
-            .map(|m| rows::row(m, rules))
-            .collect();
+        let mails: Vec<rows::Row> =
+            store::messages::list(c, &Filter { school: Some(wanted.clone()), ..Filter::default() })?
+                .iter()
+                .rev()
+                .filter(|m: &&MessageRow| m.school.as_deref() == Some(wanted.as_str()))
+                .map(|m| rows::row(m, rules))
+                .collect();
         Ok((school_row(school, rules), submissions, mails))
     })
     .await?;

@@ -5,6 +5,7 @@
 //! shown inline, each a download), the form fields read, errors and warnings in plain words,
 //! and the replies sent with their text.
 
+use crate::store;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -24,7 +25,7 @@ use crate::export::words;
 use crate::parse;
 use crate::register::view::{self, DossierView};
 use crate::store::dossiers::{self, DossierFilter};
-use crate::store::query;
+
 use crate::verdict::{DossierState, WarningCode};
 
 #[derive(serde::Deserialize)]
@@ -210,7 +211,7 @@ fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) 
     let mut parsed: Option<(i64, parse::Mail)> = None;
     for p in parts {
         if parsed.as_ref().is_none_or(|(id, _)| *id != p.message) {
-            let raw = query::raw(c, p.message)?.unwrap_or_default();
+            let raw = store::messages::raw(c, p.message)?.unwrap_or_default();
             parsed = Some((p.message, parse::parse(&raw, &app.cfg.limits)));
         }
         let Some((_, mail)) = &parsed else { continue };
@@ -265,7 +266,7 @@ fn gather(c: &mut Connection, app: &App, id: i64) -> Result<SubmissionPage, Page
     let mut rows_out = Vec::new();
     for m in &members {
         replies.extend(replies_of(c, app, m.message)?);
-        let message = query::message(c, m.message)?;
+        let message = store::messages::message(c, m.message)?;
         let r = message.as_ref().map(|x| rows::row(x, &app.rules));
         rows_out.push(MemberRow {
             id: m.message,
