@@ -3,6 +3,8 @@
 //! Schools type full-width `＋`, `（）`, ideographic spaces and labels padded with
 //! spaces; everything that compares text goes through [`fold`] or [`key`].
 
+pub mod mutf7;
+
 /// Folds full-width ASCII forms to ASCII and the ideographic space to a space.
 pub fn fold(s: &str) -> String {
     s.chars()

@@ -115,6 +115,19 @@ pub enum WarningCode {
 }
 
 impl WarningCode {
+    /// Every warning code, in declaration order.
+    pub const ALL: [WarningCode; 9] = [
+        WarningCode::Late,
+        WarningCode::ExpertOverAge,
+        WarningCode::ExpertTitleBelowSenior,
+        WarningCode::DuplicateSubmission,
+        WarningCode::FormIncomplete,
+        WarningCode::ExpertRecommendedByOtherSchool,
+        WarningCode::SchoolNotOnRoster,
+        WarningCode::ThreadFromStranger,
+        WarningCode::SealUnverified,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WarningCode::Late => "late",

@@ -338,7 +338,7 @@ fn export_round_trips_through_xlsx_and_csv_and_writes_attachment_folders() {
 
     // 专家: exactly the store's current experts, every value as text.
     let store = d.store();
-    let experts = store.with(|c| store::verdicts::current_experts(c)).unwrap();
+    let experts = store.with(|c| store::verdicts::current_experts(c, "expert_recommendation")).unwrap();
     let rows = sheet_rows(&mut wb, "专家");
     assert_eq!(
         rows[0],

@@ -21,6 +21,7 @@ mod providers;
 mod reparse;
 mod samples;
 mod seals;
+mod second_campaign;
 mod security;
 mod submissions;
 mod web;

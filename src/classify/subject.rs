@@ -8,7 +8,7 @@
 //! 4. what is left, minus noise words, is the expert's name (a person's name) or an
 //!    unknown school (it ends like an institution) or an unknown category (ends in 类).
 
-use crate::rules::{Rules, school_key};
+use crate::rules::Rules;
 use crate::text::{fold, is_cjk, key, looks_like_person_name};
 
 /// What a subject names.
@@ -71,7 +71,8 @@ const BRACKETS: &[char] = &[
     '』', '{', '}',
 ];
 
-/// Reads a subject.
+/// Reads a subject: prefixes, then the kind by keyword, then the school and the 专业大类
+/// (whole parts first, then inside parts), then a person's name among what is left.
 pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     // No real subject is longer; a hostile one must not make reading quadratic.
     let subject: String = subject.chars().take(MAX_SUBJECT_CHARS).collect();
@@ -80,54 +81,75 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
     out.answers_our_reply = stripped.iter().any(|p| rules.subject.own_reply_prefixes.iter().any(|o| key(o) == *p));
     out.is_question = rules.subject.question_words.iter().any(|w| cleaned.contains(w.as_str()));
 
-    // Kind by keyword; the keyword becomes a separator. Bracketed notes go first.
-    let mut rest = strip_notes(&cleaned, rules).replace(BRACKETS, " ");
-    'kinds: for kind in &rules.kinds {
-        for kw in &kind.keywords {
-            let squeezed: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
-            if rest.contains(kw.as_str()) {
-                out.kind = Some(kind.id.clone());
-                rest = rest.replacen(kw.as_str(), " ", 1);
-                break 'kinds;
-            } else if squeezed.contains(kw.as_str()) {
-                out.kind = Some(kind.id.clone());
-                rest = squeezed.replacen(kw.as_str(), " ", 1);
-                break 'kinds;
-            }
-        }
-    }
-
+    // Bracketed notes go first.
+    let rest = take_kind(strip_notes(&cleaned, rules).replace(BRACKETS, " "), &mut out, rules);
     let mut parts: Vec<String> = rest
         .split(|c: char| c.is_whitespace() || rules.subject.separators.contains(&c))
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .collect();
+    let schools = rules.school_names().map(|(k, s)| (k, s.name.as_str()));
+    out.school = take_named(&mut parts, |p| rules.school(p).map(|s| s.name.clone()), schools, rules);
+    let categories = rules.category_names().map(|(k, c)| (k, c.name.as_str()));
+    out.category = take_named(&mut parts, |p| rules.category(p).map(|c| c.name.clone()), categories, rules);
+    read_rest(&parts, &mut out, rules);
+    out
+}
 
-    // School: whole parts first.
-    if let Some(i) = parts.iter().position(|p| rules.school(&strip_noise(p, rules)).is_some()) {
-        out.school = rules.school(&strip_noise(&parts[i], rules)).map(|s| s.name.clone());
-        parts.remove(i);
-    } else if let Some((i, name, pieces)) =
-        find_inside(&parts, rules.school_names().map(|(k, s)| (k, s.name.as_str())), rules)
-    {
-        out.school = Some(name);
-        parts.splice(i..=i, pieces);
+/// The kind by keyword (the first kind, in the rules' order, whose keyword the subject
+/// contains); the keyword becomes a separator in what is returned.
+fn take_kind(rest: String, out: &mut SubjectReading, rules: &Rules) -> String {
+    for kind in &rules.kinds {
+        for kw in &kind.keywords {
+            let squeezed: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+            if rest.contains(kw.as_str()) {
+                out.kind = Some(kind.id.clone());
+                return rest.replacen(kw.as_str(), " ", 1);
+            } else if squeezed.contains(kw.as_str()) {
+                out.kind = Some(kind.id.clone());
+                return squeezed.replacen(kw.as_str(), " ", 1);
+            }
+        }
     }
+    rest
+}
 
-    // Category.
-    if let Some(i) = parts.iter().position(|p| rules.category(&strip_noise(p, rules)).is_some()) {
-        out.category = rules.category(&strip_noise(&parts[i], rules)).map(|c| c.name.clone());
+/// A roster school or a category: a whole part that names one (noise stripped) is taken out
+/// of `parts`; else the longest name found inside a part, the part split around it.
+fn take_named<'a>(
+    parts: &mut Vec<String>,
+    exact: impl Fn(&str) -> Option<String>,
+    names: impl Iterator<Item = (&'a str, &'a str)>,
+    rules: &Rules,
+) -> Option<String> {
+    if let Some(i) = parts.iter().position(|p| exact(&strip_noise(p, rules)).is_some()) {
+        let found = exact(&strip_noise(&parts[i], rules));
         parts.remove(i);
-    } else if let Some((i, name, pieces)) =
-        find_inside(&parts, rules.category_names().map(|(k, c)| (k, c.name.as_str())), rules)
-    {
-        out.category = Some(name);
-        parts.splice(i..=i, pieces);
+        return found;
     }
+    let (i, name, pieces) = find_inside(parts, names, rules)?;
+    parts.splice(i..=i, pieces);
+    Some(name)
+}
 
-    // What is left.
+/// An institution off the roster: a school's name (`school_not_on_roster`) or not
+/// (`unknown_school`) — unless a school was found already.
+fn note_institution(out: &mut SubjectReading, name: String, rules: &Rules) {
+    if out.school.is_some() || out.unknown_school.is_some() || out.off_roster_school.is_some() {
+        return;
+    }
+    if reads_as_school(&name, rules) {
+        out.off_roster_school = Some(name);
+    } else {
+        out.unknown_school = Some(name);
+    }
+}
+
+/// What is left once kind, school and category are taken: institutions off the roster,
+/// unknown categories, and people's names (the convention puts the expert's last).
+fn read_rest(parts: &[String], out: &mut SubjectReading, rules: &Rules) {
     let mut names = Vec::new();
-    for part in &parts {
+    for part in parts {
         let p = strip_noise(part, rules);
         if p.chars().count() < 2 || rules.subject.noise.contains(&key(&p)) || rules.is_title_word(&p) {
             continue;
@@ -135,16 +157,10 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
         if p.chars().any(|c| c.is_ascii_digit()) && institution(&p, rules).is_none() {
             continue;
         }
-        // Noise words (`学校`, `云南省`) are stripped for matching; an institution's own name
-        // keeps them (`云南省玉溪工业财贸学校`).
+        // Noise words (`学校`, the province) are stripped for matching; an institution's own
+        // name keeps them (`云南省玉溪工业财贸学校`).
         if let Some(school) = institution(&p, rules).or_else(|| institution(part.trim(), rules)) {
-            if out.school.is_none() && out.unknown_school.is_none() && out.off_roster_school.is_none() {
-                if reads_as_school(&school, rules) {
-                    out.off_roster_school = Some(school);
-                } else {
-                    out.unknown_school = Some(school);
-                }
-            }
+            note_institution(out, school, rules);
             continue;
         }
         if p.ends_with('类') {
@@ -162,18 +178,12 @@ pub fn read_subject(subject: &str, rules: &Rules) -> SubjectReading {
             && out.off_roster_school.is_none()
         {
             // A long name that is no person's: an institution written without its ending.
-            if reads_as_school(&p, rules) {
-                out.off_roster_school = Some(p);
-            } else {
-                out.unknown_school = Some(p);
-            }
+            note_institution(out, p, rules);
         } else if looks_like_person_name(&p) {
             names.push(p);
         }
     }
-    // The convention puts the name last.
     out.expert_name = names.pop();
-    out
 }
 
 /// Whether an off-roster institution's name reads as a school's (spec §8): `…学校`,
@@ -285,7 +295,7 @@ fn find_inside<'a>(
     let names: Vec<(&str, &str)> = names.filter(|(k, _)| k.chars().count() >= 4).collect();
     let mut best: Option<(usize, usize, &str, &str)> = None; // (part, len, key, canonical)
     for (i, part) in parts.iter().enumerate() {
-        let pk = school_key(part);
+        let pk = rules.school_key(part);
         let pk_full = key(part);
         for (k, canonical) in &names {
             if (pk.contains(k) || pk_full.contains(k)) && best.is_none_or(|b| k.len() > b.1) {
@@ -296,7 +306,9 @@ fn find_inside<'a>(
     let (i, _, k, canonical) = best?;
     let pk = key(&parts[i]);
     let pos = pk.find(k)?;
-    let before = pk[..pos].trim_end_matches("云南省").to_string();
+    let before = pk[..pos].to_string();
+    let province = rules.province_prefix.as_str();
+    let before = if province.is_empty() { before } else { before.trim_end_matches(province).to_string() };
     let after = pk[pos + k.len()..].to_string();
     // "昆明理工大学信息学院" is a department of 昆明理工大学 (the department is dropped), but
     // "昆明理工大学附属中学" is another institution: then the school is not on the roster.

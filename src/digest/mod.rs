@@ -28,19 +28,12 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::reply::transport::SendError;
-use crate::rules::Rules;
+use crate::rules::{Rules, SchoolRole};
 use crate::store::StoreError;
 use crate::store::messages::{Filter, MessageRow};
 
 /// `state` key: the cut-off (RFC 3339, UTC) of the last digest sent.
 pub const LAST_SENT_KEY: &str = "digest_last_sent_at";
-
-const EXPERT_KIND: &str = "expert_recommendation";
-const LEAD_KIND: &str = "lead_institution";
-/// 双高/双优 schools must recommend at least this many experts (spec §1).
-pub const FLAGSHIP_MIN_EXPERTS: usize = 3;
-/// Roster levels shown first, in this order; any other level follows in roster order.
-const LEVEL_ORDER: [&str; 3] = ["本科", "高职", "中职"];
 
 /// `state` key recording the digest of one date.
 pub fn sent_key(date: NaiveDate) -> String {
@@ -187,6 +180,10 @@ pub struct Digest {
     pub missing_by_level: Vec<LevelMissing>,
     pub flagship_short: Vec<FlagshipRow>,
     pub min_experts: usize,
+    /// The flags that ask more experts of a school, as the rules name them (`双高/双优`).
+    pub flagship_label: String,
+    /// The flags that ask a lead application of a school (`双高`).
+    pub lead_flag_label: String,
     pub categories_without_lead: Vec<CategoryLeads>,
     pub categories_with_several: Vec<CategoryLeads>,
     /// 双高 schools (spec §1: "should apply as lead institution") with no acknowledged one.
@@ -241,6 +238,11 @@ fn column_of(m: &MessageRow) -> usize {
 fn recognised(m: &MessageRow, rules: &Rules) -> bool {
     matches!(m.decision.as_deref(), Some("acknowledge" | "request_correction"))
         && m.kind.as_deref().is_some_and(|k| rules.kind(k).is_some())
+}
+
+/// Whether a message's kind has this role in the register of schools.
+fn is_role(m: &MessageRow, rules: &Rules, role: SchoolRole) -> bool {
+    m.kind.as_deref().is_some_and(|k| rules.role_of(k) == Some(role))
 }
 
 fn count_table<'a>(rows: impl Iterator<Item = &'a MessageRow>, current: &[MessageRow], rules: &Rules) -> CountTable {
@@ -354,7 +356,8 @@ impl Digest {
         // Schools with at least one current submission of a recognised kind.
         let submitted: BTreeSet<&str> =
             current.iter().filter(|m| recognised(m, rules)).filter_map(|m| m.school.as_deref()).collect();
-        let mut levels: Vec<&str> = LEVEL_ORDER.to_vec();
+        // The rules' levels in their order; any other level follows in roster order.
+        let mut levels: Vec<&str> = rules.levels.iter().map(String::as_str).collect();
         for s in &rules.schools {
             if !levels.contains(&s.level.as_str()) {
                 levels.push(&s.level);
@@ -379,7 +382,10 @@ impl Digest {
         let by_id: HashMap<i64, &MessageRow> = current.iter().map(|m| (m.id, m)).collect();
         let mut experts: HashMap<&str, BTreeMap<String, bool>> = HashMap::new();
         let mut with_rows: BTreeSet<i64> = BTreeSet::new();
-        let expert_rows = store::verdicts::current_experts(conn)?;
+        let mut expert_rows = Vec::new();
+        for kind in rules.kinds_with(SchoolRole::Experts) {
+            expert_rows.extend(store::verdicts::current_experts(conn, &kind.id)?);
+        }
         for (id, school, e) in &expert_rows {
             let (Some(m), Some(school)) = (by_id.get(id), school.as_deref()) else { continue };
             with_rows.insert(*id);
@@ -391,7 +397,7 @@ impl Digest {
             *experts.entry(school).or_default().entry(name.to_string()).or_default() |= ack;
         }
         // A submission whose form gave no expert still names one in its subject.
-        for m in current.iter().filter(|m| m.kind.as_deref() == Some(EXPERT_KIND) && recognised(m, rules)) {
+        for m in current.iter().filter(|m| is_role(m, rules, SchoolRole::Experts) && recognised(m, rules)) {
             if with_rows.contains(&m.id) {
                 continue;
             }
@@ -403,7 +409,7 @@ impl Digest {
         let flagship_short: Vec<FlagshipRow> = rules
             .schools
             .iter()
-            .filter(|s| s.is_flagship())
+            .filter(|s| rules.flagship(&s.flags))
             .map(|s| {
                 let names = experts.get(s.name.as_str());
                 let pick = |ack: bool| -> Vec<String> {
@@ -418,12 +424,12 @@ impl Digest {
                     pending: pick(false),
                 }
             })
-            .filter(|r| r.confirmed.len() < FLAGSHIP_MIN_EXPERTS)
+            .filter(|r| r.confirmed.len() < rules.register.flagship_experts)
             .collect();
 
         // Lead applicants: current, acknowledged lead_institution submissions.
         let mut leads: HashMap<&str, (Vec<String>, Vec<String>)> = HashMap::new();
-        for m in current.iter().filter(|m| m.kind.as_deref() == Some(LEAD_KIND)) {
+        for m in current.iter().filter(|m| is_role(m, rules, SchoolRole::Leads)) {
             let (Some(cat), Some(school)) = (m.category.as_deref(), m.school.as_deref()) else { continue };
             let entry = leads.entry(cat).or_default();
             match m.decision.as_deref() {
@@ -446,7 +452,7 @@ impl Digest {
         let shuanggao_without_lead = rules
             .schools
             .iter()
-            .filter(|s| s.flags.iter().any(|f| f.starts_with("双高")) && !leading.contains(s.name.as_str()))
+            .filter(|s| rules.lead_wanted(&s.flags) && !leading.contains(s.name.as_str()))
             .map(|s| s.name.clone())
             .collect();
 
@@ -492,7 +498,9 @@ impl Digest {
             schools_missing,
             missing_by_level,
             flagship_short,
-            min_experts: FLAGSHIP_MIN_EXPERTS,
+            min_experts: rules.register.flagship_experts,
+            flagship_label: rules.register.flagship_flags.join("/"),
+            lead_flag_label: rules.register.lead_flags.join("/"),
             categories_without_lead,
             categories_with_several,
             shuanggao_without_lead,

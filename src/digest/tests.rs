@@ -11,6 +11,10 @@ use crate::verdict::{AttachmentInfo, Decision, Expert, Role, Verdict};
 use chrono::NaiveTime;
 use mail_parser::MimeHeaders as _;
 
+/// This campaign's kinds, as `rules/campaign.toml` names them.
+const EXPERT_KIND: &str = "expert_recommendation";
+const LEAD_KIND: &str = "lead_institution";
+
 struct Mail<'a> {
     decision: Decision,
     kind: Option<&'a str>,

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset};
 use rusqlite::Connection;
 
 use super::{ExportError, words};
-use crate::rules::{KindRule, Part, Rules};
+use crate::rules::{KindRule, Part, Rules, SchoolRole};
 use crate::store::messages::{Filter, MessageRow};
 use crate::verdict::Verdict;
 
@@ -88,7 +88,7 @@ pub fn register_sheets(conn: &Connection, rules: &Rules) -> Result<Vec<Sheet>, E
         sheets.push(kind_sheet(conn, kind, &current, &when, rules)?);
     }
     sheets.push(super::submissions::submissions_sheet(conn, rules)?);
-    sheets.push(experts_sheet(conn)?);
+    sheets.push(experts_sheet(conn, rules)?);
     sheets.push(roster_sheet(&current, rules));
     sheets.push(super::submissions::contacts_sheet(conn)?);
     sheets.push(super::submissions::listed_sheet(conn)?);
@@ -183,7 +183,7 @@ fn attachments_text(v: &Verdict) -> String {
 }
 
 /// The experts of current expert submissions, as 附件3 lists them.
-fn experts_sheet(conn: &Connection) -> Result<Sheet, ExportError> {
+fn experts_sheet(conn: &Connection, rules: &Rules) -> Result<Sheet, ExportError> {
     let header = [
         "序号",
         "姓名",
@@ -200,7 +200,11 @@ fn experts_sheet(conn: &Connection) -> Result<Sheet, ExportError> {
     ]
     .map(String::from)
     .to_vec();
-    let rows = store::verdicts::current_experts(conn)?
+    let mut experts = Vec::new();
+    for kind in rules.kinds_with(SchoolRole::Experts) {
+        experts.extend(store::verdicts::current_experts(conn, &kind.id)?);
+    }
+    let rows = experts
         .into_iter()
         .enumerate()
         .map(|(i, (message, school, e))| {
@@ -234,23 +238,23 @@ struct SchoolTally {
 
 /// Every roster school: level, flags, what it sent, and whether that is everything asked of it.
 ///
-/// Status: `未报送` nothing at all; `已报送` at least the experts asked for (3 for 双高/双优
-/// schools, else 1), a lead-institution application from 双高 schools, the pilot summary, and
-/// nothing waiting for a correction; `部分` anything in between.
+/// A submission counts by its kind's `school_role` in the rules. Status: `未报送` nothing at
+/// all; `已报送` the experts the rules ask of the school, a lead application where the rules
+/// want one, the summary where the rules have one, and nothing waiting for a correction;
+/// `部分` anything in between.
 fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
     let mut tally: BTreeMap<&str, SchoolTally> = BTreeMap::new();
     for m in current {
         let (Some(school), Some(kind)) = (m.school.as_deref(), m.kind.as_deref()) else { continue };
-        let rule = rules.kind(kind);
-        let parts = rule.map(|k| k.subject_parts.as_slice()).unwrap_or_default();
         let s = tally.entry(school).or_default();
-        if parts.contains(&Part::ExpertName) {
-            s.experts += 1;
-        } else if parts.contains(&Part::Category) {
+        match rules.role_of(kind) {
+            Some(SchoolRole::Experts) => s.experts += 1,
             // A lead application whose 专业大类 could not be read still arrived.
-            s.categories.insert(m.category.clone().unwrap_or_else(|| "未识别专业大类".into()));
-        } else {
-            s.summary = true;
+            Some(SchoolRole::Leads) => {
+                s.categories.insert(m.category.clone().unwrap_or_else(|| "未识别专业大类".into()));
+            }
+            Some(SchoolRole::Summary) => s.summary = true,
+            None => {}
         }
         if m.decision.as_deref() == Some("request_correction") {
             s.corrections += 1;
@@ -263,12 +267,10 @@ fn roster_sheet(current: &[&MessageRow], rules: &Rules) -> Sheet {
         .iter()
         .map(|school| {
             let s = tally.get(school.name.as_str()).unwrap_or(&empty);
-            let shuanggao = school.flags.iter().any(|f| f.starts_with("双高"));
-            let wanted_experts = if school.is_flagship() { 3 } else { 1 };
             let anything = s.experts > 0 || !s.categories.is_empty() || s.summary;
-            let complete = s.experts >= wanted_experts
-                && (!shuanggao || !s.categories.is_empty())
-                && s.summary
+            let complete = s.experts >= rules.experts_wanted(&school.flags)
+                && (!rules.lead_wanted(&school.flags) || !s.categories.is_empty())
+                && (s.summary || !rules.summary_wanted())
                 && s.corrections == 0;
             let status = if !anything {
                 "未报送"

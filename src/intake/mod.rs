@@ -4,7 +4,8 @@
 pub mod folders;
 pub mod imap;
 pub mod maildir;
-pub mod mutf7;
+/// Folder names in modified UTF-7; lives in `text` so `config` can decode names too.
+pub use crate::text::mutf7;
 pub mod probe;
 pub mod proof;
 pub mod sent;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::rules::{Part, Rules};
+use crate::rules::{Part, Rules, SchoolRole};
 use crate::store::Result;
 use crate::store::dossiers::{self, DossierFilter, DossierRow};
 use crate::verdict::{DossierState, Role};
@@ -115,44 +115,67 @@ struct Tally {
     any: bool,
 }
 
-/// Every roster school, then every off-roster school seen, with what it has sent.
-///
-/// Status: `未报送` no submission at all; `已报送` at least the experts asked for (3 for 双高/双优
-/// schools, else 1) complete, a lead application from 双高 schools, the pilot summary, and
-/// nothing incomplete; `部分` anything in between.
-pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
-    let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
-    for d in dossiers::list(conn, &DossierFilter::default())? {
-        let Some(school) = d.school.clone() else { continue };
-        let t = tally.entry(school).or_default();
-        let part = detail_part(rules, &d.kind);
-        if part == Some(Part::ExpertName) {
-            t.known_names.insert(d.detail.clone());
+impl Tally {
+    /// Counts one submission by its kind's `school_role` in the rules.
+    fn add(&mut self, d: &DossierRow, rules: &Rules) {
+        let role = rules.role_of(&d.kind);
+        if role == Some(SchoolRole::Experts) {
+            self.known_names.insert(d.detail.clone());
             if let Some(n) = &d.form_name {
-                t.known_names.insert(n.clone());
+                self.known_names.insert(n.clone());
             }
         }
         if d.state == DossierState::Superseded {
-            continue;
+            return;
         }
-        t.any = true;
+        self.any = true;
         let complete = d.state == DossierState::Complete;
         if !complete {
-            t.incomplete += 1;
+            self.incomplete += 1;
         }
-        match part {
-            Some(Part::ExpertName) if !d.detail.is_empty() => {
+        match role {
+            Some(SchoolRole::Experts) if !d.detail.is_empty() => {
                 if complete {
-                    t.experts_complete.insert(d.detail.clone());
+                    self.experts_complete.insert(d.detail.clone());
                 } else {
-                    t.experts_incomplete.insert(d.detail.clone());
+                    self.experts_incomplete.insert(d.detail.clone());
                 }
             }
-            Some(Part::Category) if complete && !d.detail.is_empty() => {
-                t.lead_complete.insert(d.detail.clone());
+            Some(SchoolRole::Leads) if complete && !d.detail.is_empty() => {
+                self.lead_complete.insert(d.detail.clone());
             }
-            None if complete => t.summary = true,
+            Some(SchoolRole::Summary) if complete => self.summary = true,
             _ => {}
+        }
+    }
+
+    /// `未报送`, `已报送` or `部分` for a school with these flags.
+    fn status(&self, flags: &[String], rules: &Rules) -> &'static str {
+        let complete = self.experts_complete.len() >= rules.experts_wanted(flags)
+            && (!rules.lead_wanted(flags) || !self.lead_complete.is_empty())
+            && (self.summary || !rules.summary_wanted())
+            && self.incomplete == 0;
+        if !self.any {
+            "未报送"
+        } else if complete {
+            "已报送"
+        } else {
+            "部分"
+        }
+    }
+}
+
+/// Every roster school, then every off-roster school seen, with what it has sent.
+///
+/// Which field a submission fills comes from its kind's `school_role` in the rules. Status:
+/// `未报送` no submission at all; `已报送` the experts the rules ask of the school
+/// ([`Rules::experts_wanted`]) complete, a lead application where [`Rules::lead_wanted`], the
+/// summary where the rules have one, and nothing incomplete; `部分` anything in between.
+pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
+    let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
+    for d in dossiers::list(conn, &DossierFilter::default())? {
+        if let Some(school) = d.school.clone() {
+            tally.entry(school).or_default().add(&d, rules);
         }
     }
     let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -164,46 +187,32 @@ pub fn schools(conn: &Connection, rules: &Rules) -> Result<Vec<SchoolView>> {
     }
 
     let empty = Tally::default();
-    let mut out = Vec::new();
-    let mut emit = |name: &str, level: Option<String>, flags: Vec<String>, on_roster: bool, t: &Tally| {
-        let flagship = flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"));
-        let lead_wanted = flags.iter().any(|f| f.starts_with("双高"));
-        let wanted_experts = if flagship { 3 } else { 1 };
+    let emit = |name: &str, level: Option<String>, flags: Vec<String>, on_roster: bool, t: &Tally| {
         let not_received: Vec<String> = listed
             .get(name)
             .map(|names| names.iter().filter(|n| !t.known_names.contains(*n)).cloned().collect())
             .unwrap_or_default();
-        let complete = t.experts_complete.len() >= wanted_experts
-            && (!lead_wanted || !t.lead_complete.is_empty())
-            && t.summary
-            && t.incomplete == 0;
-        let status = if !t.any {
-            "未报送"
-        } else if complete {
-            "已报送"
-        } else {
-            "部分"
-        };
-        out.push(SchoolView {
+        SchoolView {
             school: name.to_string(),
             level,
+            status: t.status(&flags, rules),
             flags,
             on_roster,
-            status,
             experts_complete: t.experts_complete.iter().cloned().collect(),
             experts_incomplete: t.experts_incomplete.iter().cloned().collect(),
             experts_listed_not_received: not_received,
             lead_categories: t.lead_complete.iter().cloned().collect(),
             summary: t.summary,
-        });
+        }
     };
-    for s in &rules.schools {
-        let t = tally.get(&s.name).unwrap_or(&empty);
-        emit(&s.name, Some(s.level.clone()), s.flags.clone(), true, t);
-    }
+    let mut out: Vec<SchoolView> = rules
+        .schools
+        .iter()
+        .map(|s| emit(&s.name, Some(s.level.clone()), s.flags.clone(), true, tally.get(&s.name).unwrap_or(&empty)))
+        .collect();
     for (name, t) in &tally {
         if rules.school(name).is_none_or(|s| s.name != *name) {
-            emit(name, None, Vec::new(), false, t);
+            out.push(emit(name, None, Vec::new(), false, t));
         }
     }
     Ok(out)

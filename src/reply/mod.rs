@@ -190,10 +190,7 @@ fn build(
     let sha = if original_id.is_none() { crate::store::sha256_hex(raw) } else { String::new() };
     let from_text = office.to_string();
     let message_id = reply_message_id(original_id.as_deref(), &sha, v, &from_text);
-    let prefix = match v.decision {
-        Decision::Acknowledge => "回执：",
-        _ => "请更正：",
-    };
+    let prefix = rules.reply_prefix(v.decision);
     // `回执：<original>` without the school's own `Re:`/`回复：` prefixes.
     let (original_subject, _) = crate::classify::subject::strip_prefixes(&v.subject, rules);
     let original_subject = if original_subject.is_empty() { "（无主题）".to_string() } else { original_subject };

@@ -202,15 +202,15 @@ pub fn verdict(conn: &Connection, id: i64) -> Result<Option<Verdict>> {
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
 
-/// Experts of current (not superseded) expert submissions: (message id, school, expert).
-pub fn current_experts(conn: &Connection) -> Result<Vec<(i64, Option<String>, Expert)>> {
+/// Experts of current (not superseded) submissions of one kind: (message id, school, expert).
+pub fn current_experts(conn: &Connection, kind: &str) -> Result<Vec<(i64, Option<String>, Expert)>> {
     let mut st = conn.prepare(
         "SELECT e.message, v.school, e.name, e.gender, e.birth, e.title, e.title_level, e.phone, e.email, e.employer, e.category
          FROM experts e JOIN verdicts v ON v.message = e.message
-         WHERE v.superseded_by IS NULL AND v.kind = 'expert_recommendation' AND v.decision IN ('acknowledge', 'request_correction')
+         WHERE v.superseded_by IS NULL AND v.kind = ?1 AND v.decision IN ('acknowledge', 'request_correction')
          ORDER BY e.message, e.id",
     )?;
-    let rows = st.query_map([], |r| {
+    let rows = st.query_map([kind], |r| {
         Ok((
             r.get(0)?,
             r.get(1)?,

@@ -11,7 +11,8 @@
 //! (streamed bodies), `routes` (the URL map and the login guard), `pages/*` (one per page).
 
 pub mod auth;
-pub mod config;
+/// `[web]`: lives in `config` (a lower layer), named here as before.
+pub use crate::config::web as config;
 mod download;
 mod pages;
 mod render;

@@ -19,6 +19,7 @@ use super::super::rows::{self, Pager, printable, query_base};
 use super::submissions::{SubRow, sub_row};
 use super::v;
 use crate::register::view::{self, SchoolView};
+use crate::rules::Rules;
 use crate::store::dossiers::DossierFilter;
 use crate::store::messages::{Filter, MessageRow};
 
@@ -47,8 +48,7 @@ struct SchoolRow {
     summary: &'static str,
 }
 
-fn school_row(s: SchoolView) -> SchoolRow {
-    let flagship = s.flags.iter().any(|f| f.starts_with("双高") || f.starts_with("双优"));
+fn school_row(s: SchoolView, rules: &Rules) -> SchoolRow {
     SchoolRow {
         level: s.level.unwrap_or_default(),
         flags: s.flags.join("、"),
@@ -58,13 +58,7 @@ fn school_row(s: SchoolView) -> SchoolRow {
         experts_complete: s.experts_complete.join("、"),
         experts_incomplete: s.experts_incomplete.join("、"),
         experts_not_received: s.experts_listed_not_received.join("、"),
-        experts_wanted: if !s.on_roster {
-            0
-        } else if flagship {
-            3
-        } else {
-            1
-        },
+        experts_wanted: if s.on_roster { rules.experts_wanted(&s.flags) } else { 0 },
         categories: s.lead_categories.join("、"),
         summary: if s.summary { "是" } else { "否" },
         name: s.school,
@@ -83,8 +77,10 @@ pub async fn list(
     {
         return Err(PageError::BadRequest(format!("没有“{}”这种状态", printable(&crate::text::clip(st, 20)))));
     }
-    let all: Vec<SchoolRow> =
-        super::read(&app, |c, app| Ok(view::schools(c, &app.rules)?.into_iter().map(school_row).collect())).await?;
+    let all: Vec<SchoolRow> = super::read(&app, |c, app| {
+        Ok(view::schools(c, &app.rules)?.into_iter().map(|s| school_row(s, &app.rules)).collect())
+    })
+    .await?;
     let mut counts: std::collections::BTreeMap<String, usize> =
         ["已报送", "部分", "未报送"].iter().map(|s| (s.to_string(), 0)).collect();
     for r in all.iter().filter(|r| !r.off_roster) {
@@ -157,7 +153,7 @@ pub async fn one(
                 .filter(|m: &&MessageRow| m.school.as_deref() == Some(wanted.as_str()))
                 .map(|m| rows::row(m, rules))
                 .collect();
-        Ok((school_row(school), submissions, mails))
+        Ok((school_row(school, rules), submissions, mails))
     })
     .await?;
     super::render(
