@@ -7,6 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::compute::parse_utc;
 use super::*;
 use crate::config::Config;
 use crate::intake::sent::SentStore;

@@ -5,10 +5,12 @@ use super::send::{DigestState, mark_unsent};
 use super::*;
 use crate::config::Config;
 use crate::reply::transport::Transport;
+use crate::rules::Rules;
 use crate::store;
 use crate::store::{Fetched, Location, NewReply, ReplyState, Store};
 use crate::verdict::{AttachmentInfo, Decision, Expert, Role, Verdict};
 use chrono::NaiveTime;
+use chrono::{DateTime, Utc};
 use mail_parser::MimeHeaders as _;
 
 /// This campaign's kinds, as `rules/campaign.toml` names them.
