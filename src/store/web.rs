@@ -97,6 +97,11 @@ pub fn raw_chunk(conn: &Connection, id: i64, offset: u64, len: usize) -> Result<
     Ok(buf)
 }
 
+/// The SHA-256 (hex) a message is stored under.
+pub fn sha256(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT sha256 FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+}
+
 /// The raw bytes of reply `id` (to show its text).
 pub fn reply_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(conn.query_row("SELECT raw FROM replies WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten())

@@ -1,6 +1,6 @@
 //! Response bodies for downloads, streamed in chunks through a small channel so that memory
-//! stays bounded whatever the size: a message's raw bytes straight from SQLite's blob, a file
-//! (the attachments zip) from disk, and safe `Content-Disposition` headers.
+//! stays bounded whatever the size: a message's raw bytes straight from SQLite's blob, an
+//! attachment decoded from its base64 in that blob, a file (the attachments zip) from disk, and safe `Content-Disposition` headers.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -43,6 +43,35 @@ pub fn raw_body(app: Arc<App>, id: i64) -> Body {
                     let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
                     break;
                 }
+            }
+        }
+    });
+    channel_body(rx)
+}
+
+/// The base64 run at `start..end` of message `id`'s raw bytes, decoded a chunk at a time
+/// (the attachment is never whole in memory).
+pub fn base64_body(app: Arc<App>, id: i64, start: u64, end: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(BUFFERED);
+    tokio::task::spawn_blocking(move || {
+        let mut decoder = super::skeleton::B64::default();
+        let mut offset = start;
+        while offset < end {
+            let want = CHUNK.min((end - offset) as usize);
+            let chunk = match app.bulk.with(|c| db::raw_chunk(c, id, offset, want)) {
+                Ok(b) if b.is_empty() => break,
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(stage = "web", id, error = %e, "reading an attachment for a download failed");
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    break;
+                }
+            };
+            offset += chunk.len() as u64;
+            let mut out = Vec::with_capacity(chunk.len() / 4 * 3 + 3);
+            decoder.feed(&chunk, &mut out);
+            if tx.blocking_send(Ok(Bytes::from(out))).is_err() {
+                break; // the client went away
             }
         }
     });

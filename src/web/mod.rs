@@ -8,7 +8,7 @@
 //!
 //! Files, one job each: `config` (`[web]`), `auth` (users, sessions, CSRF, login slowing),
 //! `render` (templates and error pages), `rows` (register rows in words), `download`
-//! (streamed bodies), `routes` (the URL map and the login guard), `pages/*` (one per page).
+//! (streamed bodies), `skeleton` (a stored mail without its big base64 bodies), `routes` (the URL map and the login guard), `pages/*` (one per page).
 
 pub mod auth;
 pub mod config;
@@ -17,6 +17,7 @@ mod pages;
 mod render;
 mod routes;
 mod rows;
+mod skeleton;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

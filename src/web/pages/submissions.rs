@@ -18,6 +18,7 @@ use super::super::App;
 use super::super::auth::Session;
 use super::super::render::PageError;
 use super::super::rows::{self, Pager, printable, query_base};
+use super::super::skeleton::{self, Skeleton, Source};
 use super::mails::{FileRow, ReplyView, VerdictView, flat, replies_of, size_text, verdict_view, viewable};
 use super::v;
 use crate::export::words;
@@ -207,17 +208,23 @@ struct MemberRow {
 /// A current part, found again in its mail so that it can be downloaded.
 fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) -> Result<Vec<FileRow>, PageError> {
     let mut out = Vec::new();
-    let mut parsed: Option<(i64, parse::Mail)> = None;
+    // Each mail's skeleton: a part 60 MB long is never read whole for this page.
+    let mut parsed: Option<(i64, Skeleton, parse::Mail)> = None;
     for p in parts {
-        if parsed.as_ref().is_none_or(|(id, _)| *id != p.message) {
-            let raw = query::raw(c, p.message)?.unwrap_or_default();
-            parsed = Some((p.message, parse::parse(&raw, &app.cfg.limits)));
+        if parsed.as_ref().is_none_or(|(id, ..)| *id != p.message) {
+            let skel = skeleton::load(c, p.message)?.unwrap_or_default();
+            let mail = skeleton::parse(&skel, &app.cfg.limits);
+            parsed = Some((p.message, skel, mail));
         }
-        let Some((_, mail)) = &parsed else { continue };
+        let Some((_, skel, mail)) = &parsed else { continue };
         let files = flat(mail);
+        let same = |a: &parse::Attachment| match skel.source(a) {
+            Source::Streamed(run) => run.decoded_len == p.size,
+            _ => crate::store::sha256_hex(&a.bytes) == p.sha256,
+        };
         let n = files
             .iter()
-            .position(|a| a.filename == p.filename && crate::store::sha256_hex(&a.bytes) == p.sha256)
+            .position(|a| a.filename == p.filename && same(a))
             .or_else(|| files.iter().position(|a| a.filename == p.filename));
         let view = n.and_then(|n| viewable(&files[n].bytes));
         out.push(FileRow {
