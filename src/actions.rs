@@ -53,6 +53,20 @@ fn reason(base: &str, who: Option<&str>) -> String {
     }
 }
 
+/// What an action on one message's reply works with.
+struct Ctx<'a> {
+    cfg: &'a Config,
+    rules: &'a Rules,
+    store: &'a Store,
+    id: i64,
+    who: Option<&'a str>,
+    config: &'a str,
+}
+
+fn refuse<T>(s: String) -> Result<T, ActionError> {
+    Err(ActionError::Refused(s))
+}
+
 /// Resends or suppresses the reply of message `id`. `config` names the configuration in the
 /// hints printed (`mail-intake … -c CONFIG`).
 pub fn reply(
@@ -64,101 +78,122 @@ pub fn reply(
     who: Option<&str>,
     config: &str,
 ) -> Result<Vec<String>, ActionError> {
-    let refuse = |s: String| Err(ActionError::Refused(s));
     let Some(m) = store.with(|c| query::message(c, id))? else {
         return refuse(format!("there is no message #{id} in {}", cfg.store_path.display()));
     };
     let replies = store.with(|c| query::reply_details(c, id))?;
-    let states = || replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
-    let mut out = Vec::new();
-
+    let ctx = Ctx { cfg, rules, store, id, who, config };
     if action == ReplyAction::Suppress {
-        let why = reason(SUPPRESSED_BY_ADMIN, who);
-        let ids = store.with(|c| query::suppress_pending(c, id, &why))?;
-        if ids.is_empty() {
-            return refuse(if replies.is_empty() {
-                format!("message #{id} has no reply to suppress")
-            } else {
-                format!(
-                    "message #{id} has no pending reply (its replies: {}); only a reply that has not gone out can be suppressed",
-                    states()
-                )
-            });
-        }
-        for r in replies.iter().filter(|r| ids.contains(&r.id)) {
-            out.push(format!(
-                "reply #{} ({}) to {} suppressed: it will not be sent (`mail-intake reply -c {config} {id} --resend` queues it again)",
-                r.id,
-                r.kind,
-                printable(&r.recipient),
-            ));
-            tracing::info!(stage = "admin", id, reply = r.id, who = who.unwrap_or("cli"), "reply suppressed");
-        }
-        return Ok(out);
+        return suppress(&ctx, &replies);
     }
+    let decision = answerable(&ctx, &m)?;
+    match replies.last() {
+        Some(latest) => requeue(&ctx, latest, &decision),
+        // A submission without any reply (answered before reply_since, say): plan one now.
+        None => plan_by_hand(&ctx),
+    }
+}
 
-    let decision = match m.decision.as_deref() {
-        None => {
-            return refuse(format!(
-                "message #{id} has no verdict (state {}{}); judge it again with `mail-intake reparse -c {config} {id}` first",
-                m.state,
-                m.error.as_deref().map(|e| format!(": {}", printable(e))).unwrap_or_default(),
-            ));
-        }
+/// Suppresses every pending reply of the message.
+fn suppress(ctx: &Ctx, replies: &[query::ReplyDetail]) -> Result<Vec<String>, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    let why = reason(SUPPRESSED_BY_ADMIN, ctx.who);
+    let ids = ctx.store.with(|c| query::suppress_pending(c, id, &why))?;
+    if ids.is_empty() {
+        let states = replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
+        return refuse(if replies.is_empty() {
+            format!("message #{id} has no reply to suppress")
+        } else {
+            format!(
+                "message #{id} has no pending reply (its replies: {states}); only a reply that has not gone out can be suppressed"
+            )
+        });
+    }
+    let mut out = Vec::new();
+    for r in replies.iter().filter(|r| ids.contains(&r.id)) {
+        out.push(format!(
+            "reply #{} ({}) to {} suppressed: it will not be sent (`mail-intake reply -c {config} {id} --resend` queues it again)",
+            r.id,
+            r.kind,
+            printable(&r.recipient),
+        ));
+        tracing::info!(stage = "admin", id, reply = r.id, who = ctx.who.unwrap_or("cli"), "reply suppressed");
+    }
+    Ok(out)
+}
+
+/// The message's decision when it is one that gets an answer, else the refusal.
+fn answerable(ctx: &Ctx, m: &query::MessageRow) -> Result<String, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    match m.decision.as_deref() {
+        None => refuse(format!(
+            "message #{id} has no verdict (state {}{}); judge it again with `mail-intake reparse -c {config} {id}` first",
+            m.state,
+            m.error.as_deref().map(|e| format!(": {}", printable(e))).unwrap_or_default(),
+        )),
         Some(d @ ("hold" | "ignore")) => {
             let why = if d == "hold" {
                 "is on hold (not a recognisable submission): it waits for a person and gets no automatic reply; answer it from the mailbox"
             } else {
                 "is automatic mail (a bounce, an auto-reply, our own reply) and is never answered"
             };
-            return refuse(format!("message #{id} {why}"));
+            refuse(format!("message #{id} {why}"))
         }
-        Some(d) => d.to_string(),
-    };
-    let later =
-        format!("the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {config} --once`)");
-    if let Some(latest) = replies.last() {
-        if latest.state == "sending" {
-            return refuse(format!(
-                "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {config} {id}`)",
-                latest.id,
-            ));
-        }
-        let office = cfg.transport.from().parse::<lettre::message::Mailbox>().ok().map(|m| m.email.to_string());
-        if office.is_some_and(|o| o.eq_ignore_ascii_case(&latest.recipient)) {
-            return refuse(format!(
-                "reply #{} would go to the office's own address {}; nothing queued",
-                latest.id,
-                printable(&latest.recipient)
-            ));
-        }
-        let changed = store.with(|c| query::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, who)))?;
-        if !changed {
-            return refuse(format!("reply #{} started sending meanwhile; nothing changed", latest.id));
-        }
-        tracing::info!(stage = "admin", id, reply = latest.id, who = who.unwrap_or("cli"), "reply queued again");
-        out.push(format!(
-            "reply #{} ({}) to {}: {} → pending, attempts reset; {later}",
-            latest.id,
-            latest.kind,
-            printable(&latest.recipient),
-            latest.state
-        ));
-        if latest.kind != decision {
-            out.push(format!(
-                "note: this reply answers an earlier verdict ({}); the message is now `{decision}` — `mail-intake reparse -c {config} {id} --reply` queues an answer to the current verdict",
-                latest.kind,
-            ));
-        }
-        return Ok(out);
+        Some(d) => Ok(d.to_string()),
     }
+}
 
-    // A submission without any reply (answered before reply_since, say): plan one now.
+fn later(config: &str) -> String {
+    format!("the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {config} --once`)")
+}
+
+/// Puts the latest reply back into the outbox.
+fn requeue(ctx: &Ctx, latest: &query::ReplyDetail, decision: &str) -> Result<Vec<String>, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    if latest.state == "sending" {
+        return refuse(format!(
+            "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {config} {id}`)",
+            latest.id,
+        ));
+    }
+    let office = ctx.cfg.transport.from().parse::<lettre::message::Mailbox>().ok().map(|m| m.email.to_string());
+    if office.is_some_and(|o| o.eq_ignore_ascii_case(&latest.recipient)) {
+        return refuse(format!(
+            "reply #{} would go to the office's own address {}; nothing queued",
+            latest.id,
+            printable(&latest.recipient)
+        ));
+    }
+    let changed = ctx.store.with(|c| query::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, ctx.who)))?;
+    if !changed {
+        return refuse(format!("reply #{} started sending meanwhile; nothing changed", latest.id));
+    }
+    tracing::info!(stage = "admin", id, reply = latest.id, who = ctx.who.unwrap_or("cli"), "reply queued again");
+    let mut out = vec![format!(
+        "reply #{} ({}) to {}: {} → pending, attempts reset; {}",
+        latest.id,
+        latest.kind,
+        printable(&latest.recipient),
+        latest.state,
+        later(config)
+    )];
+    if latest.kind != decision {
+        out.push(format!(
+            "note: this reply answers an earlier verdict ({}); the message is now `{decision}` — `mail-intake reparse -c {config} {id} --reply` queues an answer to the current verdict",
+            latest.kind,
+        ));
+    }
+    Ok(out)
+}
+
+/// Plans a reply for a message that has none.
+fn plan_by_hand(ctx: &Ctx) -> Result<Vec<String>, ActionError> {
+    let (id, store) = (ctx.id, ctx.store);
     let (Some(v), Some(raw)) = (store.with(|c| query::verdict(c, id))?, store.with(|c| query::raw(c, id))?) else {
         return refuse(format!("message #{id} has no stored verdict to answer; run `mail-intake reparse` first"));
     };
-    let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
-    let Some(r) = reply::plan(&raw, &v, None, &ctx)? else {
+    let rc = ReplyContext::by_hand(ctx.rules, ctx.cfg.transport.from());
+    let Some(r) = reply::plan(&raw, &v, None, &rc)? else {
         return refuse(format!("message #{id} has no address to reply to (no usable Return-Path, Reply-To or From)"));
     };
     if r.state != "pending" {
@@ -174,9 +209,14 @@ pub fn reply(
             r.reply_message_id
         ));
     };
-    tracing::info!(stage = "admin", id, reply = new_id, who = who.unwrap_or("cli"), "reply planned by hand");
-    out.push(format!("reply #{new_id} ({}) to {} planned: pending; {later}", r.kind, printable(&r.recipient)));
-    if !cfg.reply.enabled {
+    tracing::info!(stage = "admin", id, reply = new_id, who = ctx.who.unwrap_or("cli"), "reply planned by hand");
+    let mut out = vec![format!(
+        "reply #{new_id} ({}) to {} planned: pending; {}",
+        r.kind,
+        printable(&r.recipient),
+        later(ctx.config)
+    )];
+    if !ctx.cfg.reply.enabled {
         out.push("note: automatic replies are disabled in the configuration; this one was asked for by hand".into());
     }
     Ok(out)

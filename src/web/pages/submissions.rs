@@ -106,6 +106,71 @@ struct Named {
     text: String,
 }
 
+/// The list's filters, checked (400 for a value that names nothing).
+struct Checked {
+    filter: DossierFilter,
+    state_filter: Option<DossierState>,
+    school_name: Option<String>,
+    warning: Option<String>,
+    all: bool,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+}
+
+fn check(q: &SubmissionQuery, rules: &crate::rules::Rules) -> Result<Checked, PageError> {
+    let kind = super::given(&q.kind);
+    if let Some(k) = kind
+        && rules.kind(k).is_none()
+    {
+        return Err(PageError::BadRequest(format!("没有“{}”这类报送", printable(&crate::text::clip(k, 30)))));
+    }
+    let state_filter = match super::given(&q.state) {
+        None => None,
+        Some(st) => Some(
+            DossierState::parse(st)
+                .ok_or_else(|| PageError::BadRequest("状态应为 complete、incomplete 或 superseded".into()))?,
+        ),
+    };
+    let warning = super::given(&q.warning);
+    if let Some(w) = warning
+        && !WARNINGS.iter().any(|x| x.as_str() == w)
+    {
+        return Err(PageError::BadRequest(format!("没有“{}”这种提示", printable(&crate::text::clip(w, 30)))));
+    }
+    let school = super::given(&q.school);
+    Ok(Checked {
+        filter: DossierFilter { kind: kind.map(str::to_string), school: None, state: state_filter },
+        state_filter,
+        school_name: school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string())),
+        warning: warning.map(str::to_string),
+        all: super::given(&q.all).is_some(),
+        since: super::parse_date(super::given(&q.since), "起始日期")?,
+        until: super::parse_date(super::given(&q.until), "截止日期")?,
+    })
+}
+
+/// The submissions the filters let through, newest first.
+fn filtered(c: &Connection, app: &App, f: &Checked) -> Result<Vec<SubRow>, PageError> {
+    let tz = app.rules.timezone;
+    let mut found: Vec<SubRow> = view::dossiers(c, &f.filter, &app.rules)?
+        .into_iter()
+        .filter(|d| f.all || f.state_filter.is_some() || d.state != "superseded")
+        .filter(|d| f.school_name.as_ref().is_none_or(|s| d.school.as_deref().is_some_and(|x| x.contains(s.as_str()))))
+        .filter(|d| f.warning.as_ref().is_none_or(|w| d.warnings.contains(w)))
+        .filter(|d| {
+            let day = d
+                .updated
+                .as_deref()
+                .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                .map(|x| x.with_timezone(&tz).date_naive());
+            f.since.is_none_or(|s| day.is_some_and(|x| x >= s)) && f.until.is_none_or(|u| day.is_some_and(|x| x <= u))
+        })
+        .map(|d| sub_row(&d, app))
+        .collect();
+    found.reverse();
+    Ok(found)
+}
+
 /// `GET /submissions`.
 pub async fn list(
     State(app): State<Arc<App>>,
@@ -113,56 +178,11 @@ pub async fn list(
     Query(q): Query<SubmissionQuery>,
 ) -> Result<Response, PageError> {
     let rules = &app.rules;
-    let kind = super::given(&q.kind);
-    let state = super::given(&q.state);
-    let school = super::given(&q.school);
-    let warning = super::given(&q.warning);
-    let all = super::given(&q.all).is_some();
-    if let Some(k) = kind
-        && rules.kind(k).is_none()
-    {
-        return Err(PageError::BadRequest(format!("没有“{}”这类报送", printable(&crate::text::clip(k, 30)))));
-    }
-    let state_filter = match state {
-        None => None,
-        Some(st) => Some(
-            DossierState::parse(st)
-                .ok_or_else(|| PageError::BadRequest("状态应为 complete、incomplete 或 superseded".into()))?,
-        ),
-    };
-    if let Some(w) = warning
-        && !WARNINGS.iter().any(|x| x.as_str() == w)
-    {
-        return Err(PageError::BadRequest(format!("没有“{}”这种提示", printable(&crate::text::clip(w, 30)))));
-    }
-    let since = super::parse_date(super::given(&q.since), "起始日期")?;
-    let until = super::parse_date(super::given(&q.until), "截止日期")?;
-    let school_name = school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string()));
-    let filter = DossierFilter { kind: kind.map(str::to_string), school: None, state: state_filter };
-    let w = warning.map(str::to_string);
-    let found = super::read(&app, move |c, app| {
-        let tz = app.rules.timezone;
-        let mut found: Vec<SubRow> = view::dossiers(c, &filter, &app.rules)?
-            .into_iter()
-            .filter(|d| all || state_filter.is_some() || d.state != "superseded")
-            .filter(|d| {
-                school_name.as_ref().is_none_or(|s| d.school.as_deref().is_some_and(|x| x.contains(s.as_str())))
-            })
-            .filter(|d| w.as_ref().is_none_or(|w| d.warnings.contains(w)))
-            .filter(|d| {
-                let day = d
-                    .updated
-                    .as_deref()
-                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                    .map(|x| x.with_timezone(&tz).date_naive());
-                since.is_none_or(|s| day.is_some_and(|x| x >= s)) && until.is_none_or(|u| day.is_some_and(|x| x <= u))
-            })
-            .map(|d| sub_row(&d, app))
-            .collect();
-        found.reverse();
-        Ok(found)
-    })
-    .await?;
+    let checked = check(&q, rules)?;
+    let all = checked.all;
+    let found = super::read(&app, move |c, app| filtered(c, app, &checked)).await?;
+    let (kind, state, school, warning) =
+        (super::given(&q.kind), super::given(&q.state), super::given(&q.school), super::given(&q.warning));
     let base = query_base(
         "/submissions",
         &[
