@@ -67,11 +67,12 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the store twice and compiles the templates.
+    /// Opens the store (pages, downloads, the overview's digest) and compiles the templates.
     pub fn new(cfg: Config, rules: Rules, config_hint: String) -> Result<Arc<App>, WebError> {
         let store = Store::open(&cfg.store_path)?;
         let bulk = Store::open(&cfg.store_path)?;
         let templates = render::environment()?;
+        let overview = pages::overview::Cached::open(&cfg.store_path)?;
         let sessions = auth::Sessions::new(cfg.web.session_ttl);
         Ok(Arc::new(App {
             cfg,
@@ -82,7 +83,7 @@ impl App {
             sessions,
             limiter: auth::Limiter::default(),
             config_hint,
-            overview: Default::default(),
+            overview,
             heavy: Semaphore::new(2),
         }))
     }
@@ -100,6 +101,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), WebError> {
     let addr = listener.local_addr().map_err(WebError::Serve)?;
+    pages::overview::refresh(Arc::downgrade(&app));
     tracing::info!(stage = "web", %addr, "web view listening");
     let router = router(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, router)
