@@ -1,6 +1,7 @@
 //! Admin actions on the register, one code path for the command line and the web view:
 //! answer a message again (`resend`, which also releases a reply held back by a rule),
-//! suppress a pending reply, and judge a stored message again.
+//! suppress a pending reply, and judge stored messages again (one: `register::rejudge`, only
+//! the submissions it can touch; several: the register rebuilt).
 //!
 //! Each function checks the same policy whoever asks (no answer to `hold` or `ignore` mail,
 //! never to the office's own address, never a reply being sent right now) and returns what it
@@ -259,11 +260,12 @@ fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
     out
 }
 
-/// Judges stored messages again — the whole register is rebuilt (every judged mail re-bound
-/// to its submission in arrival order, spec §8), since a rules change may move a mail to
-/// another submission — and reports the `selected` ones (all when `None`). With `reply`, a
+/// Judges stored messages again and reports the `selected` ones (all when `None`). One message
+/// is judged again with the submissions it can touch (`register::rejudge`); several, or all,
+/// rebuild the whole register (every judged mail re-bound to its submission in arrival order,
+/// spec §8), since a rules change may move any mail to another submission. With `reply`, a
 /// reply is queued for a selected message whose decision or errors changed (and which
-/// deserves one). Returns the changes and how many messages were rebuilt in all.
+/// deserves one). Returns the changes and how many messages were re-bound in all.
 pub fn rejudge(
     cfg: &Config,
     rules: &Rules,
@@ -273,13 +275,30 @@ pub fn rejudge(
     who: Option<&str>,
 ) -> Result<(Vec<Change>, usize), ActionError> {
     let mut records: Vec<(i64, Option<Verdict>, Verdict)> = Vec::new();
-    let total = store.with(|c| {
-        register::rebuild(c, rules, &cfg.limits, |id, before, after| {
-            if selected.is_none_or(|s| s.contains(&id)) {
-                records.push((id, before.cloned(), after.clone()));
-            }
-        })
-    })?;
+    let mut record = |id: i64, before: Option<&Verdict>, after: &Verdict| {
+        if selected.is_none_or(|s| s.contains(&id)) {
+            records.push((id, before.cloned(), after.clone()));
+        }
+    };
+    let total = match selected.filter(|s| s.len() == 1).and_then(|s| s.first()) {
+        Some(&id) => {
+            store.with(|c| register::rejudge::rejudge(c, rules, &cfg.limits, id, &mut record))?.map_or(0, |r| r.mails)
+        }
+        None => store.with(|c| register::rebuild(c, rules, &cfg.limits, &mut record))?,
+    };
+    let out = changes(cfg, rules, store, records, reply_flag, who)?;
+    Ok((out, total))
+}
+
+/// Describes each re-judged message and queues the replies asked for.
+fn changes(
+    cfg: &Config,
+    rules: &Rules,
+    store: &Store,
+    records: Vec<(i64, Option<Verdict>, Verdict)>,
+    reply_flag: bool,
+    who: Option<&str>,
+) -> Result<Vec<Change>, ActionError> {
     let mut out = Vec::with_capacity(records.len());
     for (id, before, after) in records {
         let changed = describe(before.as_ref(), &after);
@@ -314,5 +333,5 @@ pub fn rejudge(
             reply_queued,
         });
     }
-    Ok((out, total))
+    Ok(out)
 }

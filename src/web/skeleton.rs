@@ -218,7 +218,7 @@ impl Scanner {
         cur.decoded += self.scratch.len() as u64;
         cur.raw_end = raw_offset + line.len() as u64;
         if cur.head_len.is_none() && cur.replaceable {
-            if c.len() % 4 == 0 && !c.contains(&b'=') {
+            if c.len().is_multiple_of(4) && !c.contains(&b'=') {
                 cur.head.extend_from_slice(&self.scratch);
                 cur.head_chars += c.len();
             } else {
