@@ -5,7 +5,8 @@
 //! The digest is kept computed in the background ([`refresh`]): at start-up, and whenever the
 //! store changed (SQLite's `data_version` on the overview's own connection moves with every
 //! commit of another connection — the daemon's, an action's), the day turned, or it is 30
-//! seconds old — while someone looks at it (shown in the last 15 minutes). A page checks the same connection first: when the digest on hand was computed
+//! seconds old — while someone looks at it (shown in the last 15 minutes; once at start-up
+//! whoever looks). A page checks the same connection first: when the digest on hand was computed
 //! from the store as it is now, it is shown at once; else (a commit the background has not seen
 //! yet) the page computes it, or waits for the computation under way, so it never shows
 //! numbers older than the store.
@@ -37,8 +38,8 @@ const WATCHED: Duration = Duration::from_secs(15 * 60);
 pub struct Cached {
     conn: Store,
     last: Mutex<Option<Entry>>,
-    /// When the overview was last shown (or the web view started).
-    viewed: Mutex<Instant>,
+    /// When the overview was last shown.
+    viewed: Mutex<Option<Instant>>,
 }
 
 struct Entry {
@@ -51,7 +52,7 @@ struct Entry {
 impl Cached {
     /// Opens the overview's own connection to the store.
     pub fn open(path: &std::path::Path) -> Result<Cached, StoreError> {
-        Ok(Cached { conn: Store::open(path)?, last: Mutex::new(None), viewed: Mutex::new(Instant::now()) })
+        Ok(Cached { conn: Store::open(path)?, last: Mutex::new(None), viewed: Mutex::new(None) })
     }
 
     /// The digest of the store as it is now: the one on hand, or computed afresh.
@@ -84,10 +85,12 @@ impl Cached {
 /// Keeps the overview's digest computed while the web view runs (until `app` is dropped).
 pub fn refresh(app: Weak<App>) {
     tokio::spawn(async move {
+        let mut first = true;
         loop {
             let Some(a) = app.upgrade() else { break };
-            let watched = a.overview.viewed.lock().map(|t| t.elapsed() < WATCHED).unwrap_or(true);
-            if !watched {
+            let watched = a.overview.viewed.lock().map(|t| t.is_some_and(|t| t.elapsed() < WATCHED)).unwrap_or(true);
+            let startup = std::mem::take(&mut first);
+            if !watched && !startup {
                 drop(a);
                 tokio::time::sleep(POLL).await;
                 continue;
@@ -104,7 +107,7 @@ pub fn refresh(app: Weak<App>) {
 /// `GET /`.
 pub async fn page(State(app): State<Arc<App>>, Extension(s): Extension<Session>) -> Result<Response, PageError> {
     if let Ok(mut t) = app.overview.viewed.lock() {
-        *t = Instant::now();
+        *t = Some(Instant::now());
     }
     let a = app.clone();
     let d = tokio::task::spawn_blocking(move || a.overview.current(&a))
