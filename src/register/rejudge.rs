@@ -252,9 +252,15 @@ fn ids(conn: &Connection, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<i6
 fn thread_links(conn: &Connection, order: &[i64]) -> Result<BTreeMap<i64, BTreeSet<i64>>> {
     let mut links: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
     let mut answered = conn.prepare_cached("SELECT message FROM replies WHERE reply_message_id = ?1")?;
+    let header_end =
+        |b: &[u8]| b.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| b.windows(2).position(|w| w == b"\n\n"));
     for &m in order {
-        let head = crate::store::web::raw_chunk(conn, m, 0, HEAD)?;
-        let end = head.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| head.windows(2).position(|w| w == b"\n\n"));
+        // Headers fit in the first 8 KB but for rare mails (64 KB read then).
+        let mut head = crate::store::web::raw_chunk(conn, m, 0, HEAD / 8)?;
+        if header_end(&head).is_none() && head.len() == HEAD / 8 {
+            head = crate::store::web::raw_chunk(conn, m, 0, HEAD)?;
+        }
+        let end = header_end(&head);
         let head = &head[..end.unwrap_or(head.len())];
         let lower = head.to_ascii_lowercase();
         let threaded =
