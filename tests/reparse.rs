@@ -185,6 +185,11 @@ fn add_mails(config: &Path) {
     let extra =
         format!("In-Reply-To: {reply_id}\r\nReferences: {reply_id}\r\nSubject: =?UTF-8?B?6KGl5YWF5p2Q5paZ?=\r\n");
     std::fs::write(inbox.join("1800000060.M2P1.thread"), renamed(&raw(4), "thread-4", &extra)).unwrap();
+    // Delivered at a fixed time (the Maildir's file time is the arrival), the same in both stores.
+    for (name, at) in [("1800000000.M1P1.again", 1_679_300_000), ("1800000060.M2P1.thread", 1_679_300_060)] {
+        let f = std::fs::File::options().append(true).open(inbox.join(name)).unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at)).unwrap();
+    }
     let out = mail_intake(&["run", "-c", config.to_str().unwrap(), "--once"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

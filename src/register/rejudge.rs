@@ -4,8 +4,9 @@
 //! move many mails, `reparse --all` rebuilds the whole register.
 //!
 //! What one mail can touch, found as a closure over the register as stored:
-//! - its submission before, and every submission of its school before and after (binding by
-//!   key, mistaken keys closing, a thread reply re-keying a submission stay within a school);
+//! - its submission before, and every submission of the same kind and school before and
+//!   after (binding by key, mistaken keys closing, a thread reply re-keying a submission stay
+//!   within one kind at one school);
 //! - for a kind keyed by the expert's name, the submissions of that kind under the same name
 //!   at other schools (`expert_recommended_by_other_school` is marked on both);
 //! - every mail in a thread with one of those mails (a mail answering our reply to one of them,
@@ -140,10 +141,10 @@ fn reach(
     let threads = thread_links(conn, order)?;
     let mut r = Reach::default();
     r.mail(id);
-    if let Some(s) = verdict.fields.get("school") {
-        r.school(s);
-    }
     let kind = verdict.kind.as_deref().unwrap_or_default();
+    if let Some(s) = verdict.fields.get("school") {
+        r.school(kind, s);
+    }
     if by_expert(rules, kind) {
         let names = verdict.fields.get("expert_name").into_iter().chain(verdict.experts.first().map(|e| &e.name));
         for n in names.map(|n| squeeze(n)).filter(|n| !n.is_empty()) {
@@ -164,11 +165,12 @@ fn by_expert(rules: &Rules, kind: &str) -> bool {
 struct Reach {
     mails: BTreeSet<i64>,
     subs: BTreeSet<i64>,
-    schools: BTreeSet<String>,
+    /// (kind, school) pairs.
+    schools: BTreeSet<(String, String)>,
     seen_names: BTreeSet<(String, String)>,
     todo_mails: Vec<i64>,
     todo_subs: Vec<i64>,
-    todo_schools: Vec<String>,
+    todo_schools: Vec<(String, String)>,
     names: Vec<(String, String)>,
 }
 
@@ -183,9 +185,10 @@ impl Reach {
             self.todo_subs.push(id);
         }
     }
-    fn school(&mut self, s: &str) {
-        if self.schools.insert(s.to_string()) {
-            self.todo_schools.push(s.to_string());
+    fn school(&mut self, kind: &str, school: &str) {
+        let pair = (kind.to_string(), school.to_string());
+        if self.schools.insert(pair.clone()) {
+            self.todo_schools.push(pair);
         }
     }
 
@@ -193,12 +196,14 @@ impl Reach {
     fn close(&mut self, conn: &Connection, rules: &Rules, threads: &BTreeMap<i64, BTreeSet<i64>>) -> Result<()> {
         loop {
             if let Some(m) = self.todo_mails.pop() {
-                let row: Option<(Option<String>, Option<i64>)> = conn
-                    .prepare_cached("SELECT school, dossier FROM verdicts WHERE message = ?1")?
-                    .query_row([m], |r| Ok((r.get(0)?, r.get(1)?)))
+                let row: Option<(Option<String>, Option<String>, Option<i64>)> = conn
+                    .prepare_cached("SELECT kind, school, dossier FROM verdicts WHERE message = ?1")?
+                    .query_row([m], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
-                if let Some((school, dossier)) = row {
-                    school.inspect(|s| self.school(s));
+                if let Some((kind, school, dossier)) = row {
+                    if let (Some(k), Some(s)) = (kind, school) {
+                        self.school(&k, &s);
+                    }
                     dossier.inspect(|d| self.sub(*d));
                 }
                 for other in threads.get(&m).into_iter().flatten() {
@@ -210,19 +215,19 @@ impl Reach {
                     .query_row([d], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
                 if let Some((kind, school, detail)) = row {
-                    school.inspect(|s| self.school(s));
+                    school.inspect(|s| self.school(&kind, s));
                     if by_expert(rules, &kind) && !detail.is_empty() {
                         self.names.push((kind, detail));
                     }
                 }
-                for m in ids(conn, "SELECT message FROM verdicts WHERE dossier = ?1", d)? {
+                for m in ids(conn, "SELECT message FROM verdicts WHERE dossier = ?1", [d])? {
                     self.mail(m);
                 }
-            } else if let Some(s) = self.todo_schools.pop() {
-                for d in ids(conn, "SELECT id FROM dossiers WHERE school = ?1", &s)? {
+            } else if let Some((k, s)) = self.todo_schools.pop() {
+                for d in ids(conn, "SELECT id FROM dossiers WHERE kind = ?1 AND school = ?2", params![k, s])? {
                     self.sub(d);
                 }
-                for m in ids(conn, "SELECT message FROM verdicts WHERE school = ?1", &s)? {
+                for m in ids(conn, "SELECT message FROM verdicts WHERE school = ?2 AND kind = ?1", params![k, s])? {
                     self.mail(m);
                 }
             } else if let Some((kind, name)) = self.names.pop() {
@@ -240,9 +245,9 @@ impl Reach {
     }
 }
 
-fn ids(conn: &Connection, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<i64>> {
+fn ids(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<i64>> {
     let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map([arg], |r| r.get(0))?;
+    let rows = st.query_map(args, |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
