@@ -300,8 +300,9 @@ impl B64 {
 
 /// The skeleton of stored message `id`, read from the store a chunk at a time.
 pub fn load(c: &rusqlite::Connection, id: i64) -> Result<Option<Skeleton>, crate::store::StoreError> {
-    let Some(size) = db::raw_size(c, id)? else { return Ok(None) };
-    build(size, super::download::CHUNK, |offset, len| db::raw_chunk(c, id, offset, len)).map(Some)
+    db::with_raw(c, id, |blob| {
+        build(blob.len() as u64, super::download::CHUNK, |offset, len| db::blob_chunk(blob, offset, len))
+    })
 }
 
 /// Parses the skeleton (the same reading as the judge's).
