@@ -41,7 +41,7 @@ TOML
     echo "store filled in $(( $(date +%s) - start )) s"
 fi
 
-"$BIN" web -c "$WORK/mail-intake.toml" --listen 127.0.0.1:0 > "$WORK/web.out" 2> "$WORK/web.log" &
+RUST_LOG=${RUST_LOG:-info,mail_intake::web=debug} "$BIN" web -c "$WORK/mail-intake.toml" --listen 127.0.0.1:0 > "$WORK/web.out" 2> "$WORK/web.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q http "$WORK/web.out" 2>/dev/null && break; sleep 0.1; done
@@ -76,3 +76,22 @@ for what in "raw:/mails/$BIG/raw" "attachment:/mails/$BIG/files/1"; do
 done
 t=$(curl -s -o "$WORK/register.xlsx" -w '%{time_total} %{size_download}' -b "$JAR" "$URL/export/register.xlsx")
 echo "register.xlsx: $t (s, bytes); peak $(hwm) kB"
+
+# The overview right after a commit by another connection (the digest must be recomputed):
+# at once (the page computes it, or waits for the background's computation), and 1 s later
+# (the background has recomputed it).
+STORE="$WORK/store.sqlite3"
+for i in 1 2 3; do
+    sqlite3 "$STORE" "INSERT OR REPLACE INTO state (key, value) VALUES ('web-bench', '$i-$RANDOM')"
+    now=$(curl -s -o /dev/null -w '%{time_total}' -b "$JAR" "$URL/")
+    sleep 1
+    later=$(curl -s -o /dev/null -w '%{time_total}' -b "$JAR" "$URL/")
+    echo "overview after a commit: at once $(awk "BEGIN {printf \"%.1f\", $now*1000}") ms, 1 s later $(awk "BEGIN {printf \"%.1f\", $later*1000}") ms"
+done
+grep -o 'overview digest computed.*' "$WORK/web.log" | tail -5 || true
+
+# Re-judging one mail from the web (a confirmed POST, as a clerk does): the time until the
+# mail's page is shown again.
+CSRF=$(curl -s -b "$JAR" "$URL/mails/$MAIL" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | grep -o '[0-9a-f]\{64\}')
+t=$(curl -s -o /dev/null -w '%{time_total}' -b "$JAR" -d "csrf=$CSRF" "$URL/actions/$MAIL/rejudge")
+echo "re-judge #$MAIL from the web: $t s; $(grep -o 're-judged with its submissions.*' "$WORK/web.log" | tail -1)"

@@ -1,6 +1,7 @@
 //! Admin actions on the register, one code path for the command line and the web view:
 //! answer a message again (`resend`, which also releases a reply held back by a rule),
-//! suppress a pending reply, and judge a stored message again.
+//! suppress a pending reply, and judge stored messages again (one: `register::rejudge`, only
+//! the submissions it can touch; several: the register rebuilt).
 //!
 //! Each function checks the same policy whoever asks (no answer to `hold` or `ignore` mail,
 //! never to the office's own address, never a reply being sent right now) and returns what it
@@ -55,6 +56,20 @@ fn reason(base: &str, who: Option<&str>) -> String {
     }
 }
 
+/// What an action on one message's reply works with.
+struct Ctx<'a> {
+    cfg: &'a Config,
+    rules: &'a Rules,
+    store: &'a Store,
+    id: i64,
+    who: Option<&'a str>,
+    config: &'a str,
+}
+
+fn refuse<T>(s: String) -> Result<T, ActionError> {
+    Err(ActionError::Refused(s))
+}
+
 /// Resends or suppresses the reply of message `id`. `config` names the configuration in the
 /// hints printed (`mail-intake … -c CONFIG`).
 pub fn reply(
@@ -66,103 +81,124 @@ pub fn reply(
     who: Option<&str>,
     config: &str,
 ) -> Result<Vec<String>, ActionError> {
-    let refuse = |s: String| Err(ActionError::Refused(s));
     let Some(m) = store.with(|c| store::messages::message(c, id))? else {
         return refuse(format!("there is no message #{id} in {}", cfg.store_path.display()));
     };
     let replies = store.with(|c| store::replies::reply_details(c, id))?;
-    let states = || replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
-    let mut out = Vec::new();
-
+    let ctx = Ctx { cfg, rules, store, id, who, config };
     if action == ReplyAction::Suppress {
-        let why = reason(SUPPRESSED_BY_ADMIN, who);
-        let ids = store.with(|c| store::replies::suppress_pending(c, id, &why))?;
-        if ids.is_empty() {
-            return refuse(if replies.is_empty() {
-                format!("message #{id} has no reply to suppress")
-            } else {
-                format!(
-                    "message #{id} has no pending reply (its replies: {}); only a reply that has not gone out can be suppressed",
-                    states()
-                )
-            });
-        }
-        for r in replies.iter().filter(|r| ids.contains(&r.id)) {
-            out.push(format!(
-                "reply #{} ({}) to {} suppressed: it will not be sent (`mail-intake reply -c {config} {id} --resend` queues it again)",
-                r.id,
-                r.kind,
-                printable(&r.recipient),
-            ));
-            tracing::info!(stage = "admin", id, reply = r.id, who = who.unwrap_or("cli"), "reply suppressed");
-        }
-        return Ok(out);
+        return suppress(&ctx, &replies);
     }
+    let decision = answerable(&ctx, &m)?;
+    match replies.last() {
+        Some(latest) => requeue(&ctx, latest, &decision),
+        // A submission without any reply (answered before reply_since, say): plan one now.
+        None => plan_by_hand(&ctx),
+    }
+}
 
-    let decision = match m.decision.as_deref() {
-        None => {
-            return refuse(format!(
-                "message #{id} has no verdict (state {}{}); judge it again with `mail-intake reparse -c {config} {id}` first",
-                m.state,
-                m.error.as_deref().map(|e| format!(": {}", printable(e))).unwrap_or_default(),
-            ));
-        }
+/// Suppresses every pending reply of the message.
+fn suppress(ctx: &Ctx, replies: &[store::replies::ReplyDetail]) -> Result<Vec<String>, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    let why = reason(SUPPRESSED_BY_ADMIN, ctx.who);
+    let ids = ctx.store.with(|c| store::replies::suppress_pending(c, id, &why))?;
+    if ids.is_empty() {
+        let states = replies.iter().map(|r| format!("#{} {}", r.id, r.state)).collect::<Vec<_>>().join(", ");
+        return refuse(if replies.is_empty() {
+            format!("message #{id} has no reply to suppress")
+        } else {
+            format!(
+                "message #{id} has no pending reply (its replies: {states}); only a reply that has not gone out can be suppressed"
+            )
+        });
+    }
+    let mut out = Vec::new();
+    for r in replies.iter().filter(|r| ids.contains(&r.id)) {
+        out.push(format!(
+            "reply #{} ({}) to {} suppressed: it will not be sent (`mail-intake reply -c {config} {id} --resend` queues it again)",
+            r.id,
+            r.kind,
+            printable(&r.recipient),
+        ));
+        tracing::info!(stage = "admin", id, reply = r.id, who = ctx.who.unwrap_or("cli"), "reply suppressed");
+    }
+    Ok(out)
+}
+
+/// The message's decision when it is one that gets an answer, else the refusal.
+fn answerable(ctx: &Ctx, m: &store::messages::MessageRow) -> Result<String, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    match m.decision.as_deref() {
+        None => refuse(format!(
+            "message #{id} has no verdict (state {}{}); judge it again with `mail-intake reparse -c {config} {id}` first",
+            m.state,
+            m.error.as_deref().map(|e| format!(": {}", printable(e))).unwrap_or_default(),
+        )),
         Some(d @ ("hold" | "ignore")) => {
             let why = if d == "hold" {
                 "is on hold (not a recognisable submission): it waits for a person and gets no automatic reply; answer it from the mailbox"
             } else {
                 "is automatic mail (a bounce, an auto-reply, our own reply) and is never answered"
             };
-            return refuse(format!("message #{id} {why}"));
+            refuse(format!("message #{id} {why}"))
         }
-        Some(d) => d.to_string(),
-    };
-    let later =
-        format!("the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {config} --once`)");
-    if let Some(latest) = replies.last() {
-        if latest.state == ReplyState::Sending {
-            return refuse(format!(
-                "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {config} {id}`)",
-                latest.id,
-            ));
-        }
-        let office = cfg.transport.from().parse::<lettre::message::Mailbox>().ok().map(|m| m.email.to_string());
-        if office.is_some_and(|o| o.eq_ignore_ascii_case(&latest.recipient)) {
-            return refuse(format!(
-                "reply #{} would go to the office's own address {}; nothing queued",
-                latest.id,
-                printable(&latest.recipient)
-            ));
-        }
-        let changed = store.with(|c| store::replies::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, who)))?;
-        if !changed {
-            return refuse(format!("reply #{} started sending meanwhile; nothing changed", latest.id));
-        }
-        tracing::info!(stage = "admin", id, reply = latest.id, who = who.unwrap_or("cli"), "reply queued again");
-        out.push(format!(
-            "reply #{} ({}) to {}: {} → pending, attempts reset; {later}",
-            latest.id,
-            latest.kind,
-            printable(&latest.recipient),
-            latest.state
-        ));
-        if latest.kind != decision {
-            out.push(format!(
-                "note: this reply answers an earlier verdict ({}); the message is now `{decision}` — `mail-intake reparse -c {config} {id} --reply` queues an answer to the current verdict",
-                latest.kind,
-            ));
-        }
-        return Ok(out);
+        Some(d) => Ok(d.to_string()),
     }
+}
 
-    // A submission without any reply (answered before reply_since, say): plan one now.
+fn later(config: &str) -> String {
+    format!("the running daemon's outbox sends it within a minute (or now: `mail-intake run -c {config} --once`)")
+}
+
+/// Puts the latest reply back into the outbox.
+fn requeue(ctx: &Ctx, latest: &store::replies::ReplyDetail, decision: &str) -> Result<Vec<String>, ActionError> {
+    let (id, config) = (ctx.id, ctx.config);
+    if latest.state == ReplyState::Sending {
+        return refuse(format!(
+            "reply #{} is being sent right now; wait for it to finish (`mail-intake show -c {config} {id}`)",
+            latest.id,
+        ));
+    }
+    let office = ctx.cfg.transport.from().parse::<lettre::message::Mailbox>().ok().map(|m| m.email.to_string());
+    if office.is_some_and(|o| o.eq_ignore_ascii_case(&latest.recipient)) {
+        return refuse(format!(
+            "reply #{} would go to the office's own address {}; nothing queued",
+            latest.id,
+            printable(&latest.recipient)
+        ));
+    }
+    let changed = ctx.store.with(|c| store::replies::requeue_reply(c, latest.id, &reason(RESENT_BY_ADMIN, ctx.who)))?;
+    if !changed {
+        return refuse(format!("reply #{} started sending meanwhile; nothing changed", latest.id));
+    }
+    tracing::info!(stage = "admin", id, reply = latest.id, who = ctx.who.unwrap_or("cli"), "reply queued again");
+    let mut out = vec![format!(
+        "reply #{} ({}) to {}: {} → pending, attempts reset; {}",
+        latest.id,
+        latest.kind,
+        printable(&latest.recipient),
+        latest.state,
+        later(config)
+    )];
+    if latest.kind != decision {
+        out.push(format!(
+            "note: this reply answers an earlier verdict ({}); the message is now `{decision}` — `mail-intake reparse -c {config} {id} --reply` queues an answer to the current verdict",
+            latest.kind,
+        ));
+    }
+    Ok(out)
+}
+
+/// Plans a reply for a message that has none.
+fn plan_by_hand(ctx: &Ctx) -> Result<Vec<String>, ActionError> {
+    let (id, store) = (ctx.id, ctx.store);
     let (Some(v), Some(raw)) =
         (store.with(|c| store::verdicts::verdict(c, id))?, store.with(|c| store::messages::raw(c, id))?)
     else {
         return refuse(format!("message #{id} has no stored verdict to answer; run `mail-intake reparse` first"));
     };
-    let ctx = ReplyContext::by_hand(rules, cfg.transport.from());
-    let Some(r) = reply::plan(&raw, &v, None, &ctx)? else {
+    let rc = ReplyContext::by_hand(ctx.rules, ctx.cfg.transport.from());
+    let Some(r) = reply::plan(&raw, &v, None, &rc)? else {
         return refuse(format!("message #{id} has no address to reply to (no usable Return-Path, Reply-To or From)"));
     };
     if r.state != ReplyState::Pending {
@@ -178,9 +214,14 @@ pub fn reply(
             r.reply_message_id
         ));
     };
-    tracing::info!(stage = "admin", id, reply = new_id, who = who.unwrap_or("cli"), "reply planned by hand");
-    out.push(format!("reply #{new_id} ({}) to {} planned: pending; {later}", r.kind, printable(&r.recipient)));
-    if !cfg.reply.enabled {
+    tracing::info!(stage = "admin", id, reply = new_id, who = ctx.who.unwrap_or("cli"), "reply planned by hand");
+    let mut out = vec![format!(
+        "reply #{new_id} ({}) to {} planned: pending; {}",
+        r.kind,
+        printable(&r.recipient),
+        later(ctx.config)
+    )];
+    if !ctx.cfg.reply.enabled {
         out.push("note: automatic replies are disabled in the configuration; this one was asked for by hand".into());
     }
     Ok(out)
@@ -223,11 +264,12 @@ fn describe(before: Option<&Verdict>, after: &Verdict) -> Vec<String> {
     out
 }
 
-/// Judges stored messages again — the whole register is rebuilt (every judged mail re-bound
-/// to its submission in arrival order, spec §8), since a rules change may move a mail to
-/// another submission — and reports the `selected` ones (all when `None`). With `reply`, a
+/// Judges stored messages again and reports the `selected` ones (all when `None`). One message
+/// is judged again with the submissions it can touch (`register::rejudge`); several, or all,
+/// rebuild the whole register (every judged mail re-bound to its submission in arrival order,
+/// spec §8), since a rules change may move any mail to another submission. With `reply`, a
 /// reply is queued for a selected message whose decision or errors changed (and which
-/// deserves one). Returns the changes and how many messages were rebuilt in all.
+/// deserves one). Returns the changes and how many messages were re-bound in all.
 pub fn rejudge(
     cfg: &Config,
     rules: &Rules,
@@ -237,13 +279,30 @@ pub fn rejudge(
     who: Option<&str>,
 ) -> Result<(Vec<Change>, usize), ActionError> {
     let mut records: Vec<(i64, Option<Verdict>, Verdict)> = Vec::new();
-    let total = store.with(|c| {
-        register::rebuild(c, rules, &cfg.limits, |id, before, after| {
-            if selected.is_none_or(|s| s.contains(&id)) {
-                records.push((id, before.cloned(), after.clone()));
-            }
-        })
-    })?;
+    let mut record = |id: i64, before: Option<&Verdict>, after: &Verdict| {
+        if selected.is_none_or(|s| s.contains(&id)) {
+            records.push((id, before.cloned(), after.clone()));
+        }
+    };
+    let total = match selected.filter(|s| s.len() == 1).and_then(|s| s.first()) {
+        Some(&id) => {
+            store.with(|c| register::rejudge::rejudge(c, rules, &cfg.limits, id, &mut record))?.map_or(0, |r| r.mails)
+        }
+        None => store.with(|c| register::rebuild(c, rules, &cfg.limits, &mut record))?,
+    };
+    let out = changes(cfg, rules, store, records, reply_flag, who)?;
+    Ok((out, total))
+}
+
+/// Describes each re-judged message and queues the replies asked for.
+fn changes(
+    cfg: &Config,
+    rules: &Rules,
+    store: &Store,
+    records: Vec<(i64, Option<Verdict>, Verdict)>,
+    reply_flag: bool,
+    who: Option<&str>,
+) -> Result<Vec<Change>, ActionError> {
     let mut out = Vec::with_capacity(records.len());
     for (id, before, after) in records {
         let changed = describe(before.as_ref(), &after);
@@ -280,5 +339,5 @@ pub fn rejudge(
             reply_queued,
         });
     }
-    Ok((out, total))
+    Ok(out)
 }

@@ -392,3 +392,82 @@ fn demo_serve_prints_its_address_and_serves_the_demo_register() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A mail with a 3 MB scan (base64), a small picture and a forwarded mail carrying a second
+/// scan, as a school's client writes it.
+fn big_mail() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    use base64::Engine as _;
+    let noise = |n: usize, seed: u32, head: &[u8]| {
+        let mut x = seed;
+        let mut v = head.to_vec();
+        while v.len() < n {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            v.push((x >> 16) as u8);
+        }
+        v
+    };
+    let lines = |b: &[u8]| {
+        let s = base64::engine::general_purpose::STANDARD.encode(b);
+        s.as_bytes().chunks(76).map(|c| format!("{}\r\n", std::str::from_utf8(c).unwrap())).collect::<String>()
+    };
+    let scan = noise(3_000_001, 7, b"%PDF-1.4\n");
+    let inner_scan = noise(1_500_000, 8, b"%PDF-1.5\n");
+    let png = noise(2_000, 9, b"\x89PNG\r\n\x1a\n");
+    let part = |ctype: &str, name: &str, body: &[u8]| {
+        format!(
+            "--B\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; filename*=UTF-8''{name}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+            lines(body)
+        )
+    };
+    let inner = format!(
+        "From: b@kmu.edu.cn\r\nSubject: fwd\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n{}--B--\r\n",
+        part("application/pdf", "inner.pdf", &inner_scan)
+    );
+    let mail = format!(
+        "Return-Path: <a@kmu.edu.cn>\r\nFrom: a@kmu.edu.cn\r\nTo: office@example.edu.cn\r\nSubject: =?UTF-8?B?5piG5piO5a2m6ZmiLeW8oOS4iQ==?=\r\nMessage-ID: <big-1@kmu.edu.cn>\r\nDate: Tue, 14 Mar 2023 10:00:00 +0800\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nmaterials\r\n{}{}--B\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--B--\r\n",
+        part("application/pdf", "%E6%89%AB%E6%8F%8F%E4%BB%B6.pdf", &scan),
+        part("image/png", "a.png", &png),
+    );
+    (mail.into_bytes(), scan, inner_scan)
+}
+
+#[test]
+fn a_big_attachment_downloads_whole_and_exact_from_a_streamed_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_store(dir.path());
+    let (mail, scan, inner_scan) = big_mail();
+    std::fs::write(config.with_file_name("inbox").join("new").join("1700000000.M1P1.big"), &mail).unwrap();
+    let out = mail_intake(&["run", "-c", config.to_str().unwrap(), "--once"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = mail_intake(&["list", "-c", config.to_str().unwrap(), "--all", "--json"]);
+    let id = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    let mut server = WebServer::start(&config);
+    let mut c = logged_in(&server, READER);
+
+    let page = c.get(&format!("/mails/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("2.9 MB") && page.text().contains("扫描件.pdf"), "{}", page.text());
+    let r = c.get(&format!("/mails/{id}/files/1"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert_eq!(r.header("content-length").unwrap(), scan.len().to_string());
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"___.pdf\"; filename*=UTF-8''%E6%89%AB%E6%8F%8F%E4%BB%B6.pdf")
+    );
+    assert!(r.body == scan, "the scan comes out byte for byte");
+    let r = c.get(&format!("/mails/{id}/files/2"));
+    assert!(r.body.starts_with(b"\x89PNG") && r.body.len() == 2_000);
+    let r = c.get(&format!("/mails/{id}/files/3?inline=1"));
+    assert_eq!(r.header("content-disposition").map(|d| d.starts_with("inline;")), Some(true));
+    assert!(r.body == inner_scan, "a forwarded mail's scan too");
+    assert_eq!(c.get(&format!("/mails/{id}/files/4")).status, 404);
+    assert!(c.get(&format!("/mails/{id}/raw")).body == mail);
+    let log = server.log_text();
+    assert_eq!(log.matches("streamed=true").count(), 2, "{log}");
+    assert!(server.alive());
+}

@@ -15,6 +15,7 @@
 //! [`rebuild`] replays every stored mail this way (after a migration, or `reparse`).
 
 pub mod assess;
+pub mod rejudge;
 pub mod view;
 
 use mail_parser::MessageParser;

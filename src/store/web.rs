@@ -80,6 +80,42 @@ pub fn raw_size(conn: &Connection, id: i64) -> Result<Option<u64>> {
         .map(|n| n.max(0) as u64))
 }
 
+/// A read-only connection of its own (a download reads one message through it while the
+/// pages' and exports' connections stay free).
+pub fn reader(path: &std::path::Path) -> Result<Connection> {
+    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(c)
+}
+
+/// Calls `f` with message `id`'s raw bytes as one open blob, to read with `read_at` a chunk at
+/// a time: one handle keeps SQLite's list of the value's overflow pages, so reading a 100 MB
+/// message through costs its length (opening a handle per chunk walks the page chain from the
+/// start each time: the square of it). `None`: no such message.
+pub fn with_raw<T>(
+    conn: &Connection,
+    id: i64,
+    f: impl FnOnce(&rusqlite::blob::Blob<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let rowid: Option<i64> =
+        conn.query_row("SELECT rowid FROM raw_messages WHERE message = ?1", [id], |r| r.get(0)).optional()?;
+    let Some(rowid) = rowid else { return Ok(None) };
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "raw_messages", "raw", rowid, true)?;
+    f(&blob).map(Some)
+}
+
+/// Reads up to `len` bytes at `offset` of an open blob (fewer at the end, none past it).
+pub fn blob_chunk(blob: &rusqlite::blob::Blob<'_>, offset: u64, len: usize) -> Result<Vec<u8>> {
+    let size = blob.len() as u64;
+    if offset >= size {
+        return Ok(Vec::new());
+    }
+    let mut buf = vec![0u8; len.min((size - offset) as usize)];
+    let read = blob.read_at(&mut buf, offset as usize)?;
+    buf.truncate(read);
+    Ok(buf)
+}
+
 /// Reads `len` bytes of message `id`'s raw bytes from `offset` (fewer at the end).
 pub fn raw_chunk(conn: &Connection, id: i64, offset: u64, len: usize) -> Result<Vec<u8>> {
     let rowid: Option<i64> =
@@ -95,6 +131,11 @@ pub fn raw_chunk(conn: &Connection, id: i64, offset: u64, len: usize) -> Result<
     let read = blob.read_at(&mut buf, offset as usize)?;
     buf.truncate(read);
     Ok(buf)
+}
+
+/// The SHA-256 (hex) a message is stored under.
+pub fn sha256(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT sha256 FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?)
 }
 
 /// The raw bytes of reply `id` (to show its text).

@@ -1,6 +1,6 @@
 //! Response bodies for downloads, streamed in chunks through a small channel so that memory
-//! stays bounded whatever the size: a message's raw bytes straight from SQLite's blob, a file
-//! (the attachments zip) from disk, and safe `Content-Disposition` headers.
+//! stays bounded whatever the size: a message's raw bytes straight from SQLite's blob, an
+//! attachment decoded from its base64 in that blob, a file (the attachments zip) from disk, and safe `Content-Disposition` headers.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -25,25 +25,48 @@ fn channel_body(rx: tokio::sync::mpsc::Receiver<Chunk>) -> Body {
 
 /// Message `id`'s raw bytes, read from the store a chunk at a time.
 pub fn raw_body(app: Arc<App>, id: i64) -> Body {
+    blob_body(app, id, 0, u64::MAX, None)
+}
+
+/// The base64 run at `start..end` of message `id`'s raw bytes, decoded a chunk at a time
+/// (the attachment is never whole in memory).
+pub fn base64_body(app: Arc<App>, id: i64, start: u64, end: u64) -> Body {
+    blob_body(app, id, start, end, Some(super::skeleton::B64::default()))
+}
+
+/// Bytes `start..end` of message `id`'s raw bytes (decoded when `decoder` is given), read
+/// through one blob handle on a connection of the download's own.
+fn blob_body(app: Arc<App>, id: i64, start: u64, end: u64, mut decoder: Option<super::skeleton::B64>) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(BUFFERED);
     tokio::task::spawn_blocking(move || {
-        let mut offset = 0u64;
-        loop {
-            let chunk = app.bulk.with(|c| db::raw_chunk(c, id, offset, CHUNK));
-            match chunk {
-                Ok(b) if b.is_empty() => break,
-                Ok(b) => {
-                    offset += b.len() as u64;
-                    if tx.blocking_send(Ok(Bytes::from(b))).is_err() {
-                        break; // the client went away
+        let send = |tx: &tokio::sync::mpsc::Sender<Chunk>, offset: &mut u64, chunk: Vec<u8>| {
+            *offset += chunk.len() as u64;
+            let out = match decoder.as_mut() {
+                Some(d) => {
+                    let mut out = Vec::with_capacity(chunk.len() / 4 * 3 + 3);
+                    d.feed(&chunk, &mut out);
+                    out
+                }
+                None => chunk,
+            };
+            tx.blocking_send(Ok(Bytes::from(out))).is_ok() // false: the client went away
+        };
+        let streamed = db::reader(&app.cfg.store_path).and_then(|c| {
+            db::with_raw(&c, id, |blob| {
+                let mut offset = start;
+                let mut send = send;
+                while offset < end.min(blob.len() as u64) {
+                    let chunk = db::blob_chunk(blob, offset, CHUNK.min((end - offset) as usize))?;
+                    if chunk.is_empty() || !send(&tx, &mut offset, chunk) {
+                        break;
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(stage = "web", id, error = %e, "reading a raw message for a download failed");
-                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-                    break;
-                }
-            }
+                Ok(())
+            })
+        });
+        if let Err(e) = streamed {
+            tracing::warn!(stage = "web", id, error = %e, "reading a message for a download failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
     channel_body(rx)

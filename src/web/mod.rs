@@ -8,7 +8,7 @@
 //!
 //! Files, one job each: `config` (`[web]`), `auth` (users, sessions, CSRF, login slowing),
 //! `render` (templates and error pages), `rows` (register rows in words), `download`
-//! (streamed bodies), `routes` (the URL map and the login guard), `pages/*` (one per page).
+//! (streamed bodies), `skeleton` (a stored mail without its big base64 bodies), `routes` (the URL map and the login guard), `pages/*` (one per page).
 
 pub mod auth;
 /// `[web]`: lives in `config` (a lower layer), named here as before.
@@ -18,6 +18,7 @@ mod pages;
 mod render;
 mod routes;
 mod rows;
+mod skeleton;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,11 +68,12 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the store twice and compiles the templates.
+    /// Opens the store (pages, downloads, the overview's digest) and compiles the templates.
     pub fn new(cfg: Config, rules: Rules, config_hint: String) -> Result<Arc<App>, WebError> {
         let store = Store::open(&cfg.store_path)?;
         let bulk = Store::open(&cfg.store_path)?;
         let templates = render::environment()?;
+        let overview = pages::overview::Cached::open(&cfg.store_path)?;
         let sessions = auth::Sessions::new(cfg.web.session_ttl);
         Ok(Arc::new(App {
             cfg,
@@ -82,7 +84,7 @@ impl App {
             sessions,
             limiter: auth::Limiter::default(),
             config_hint,
-            overview: Default::default(),
+            overview,
             heavy: Semaphore::new(2),
         }))
     }
@@ -100,6 +102,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), WebError> {
     let addr = listener.local_addr().map_err(WebError::Serve)?;
+    pages::overview::refresh(Arc::downgrade(&app));
     tracing::info!(stage = "web", %addr, "web view listening");
     let router = router(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, router)

@@ -10,7 +10,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::pages::{actions, export, login, mails, overview, schools, submissions};
+use super::pages::{actions, export, files, login, mails, overview, schools, submissions};
 use super::render::error_page;
 use super::{App, auth};
 
@@ -24,8 +24,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/submissions/{id}", get(submissions::one))
         .route("/mails", get(mails::list))
         .route("/mails/{id}", get(mails::one))
-        .route("/mails/{id}/raw", get(mails::raw))
-        .route("/mails/{id}/files/{n}", get(mails::file))
+        .route("/mails/{id}/raw", get(files::raw))
+        .route("/mails/{id}/files/{n}", get(files::file))
         .route("/export", get(export::page))
         .route("/export/register.xlsx", get(export::xlsx))
         .route("/export/attachments.zip", get(export::zip))

@@ -1,8 +1,8 @@
-//! `/mails`, `/mails/{id}` and its downloads: the hold queue and failures first; one mail's
-//! headers, verdict, attachments, where it was seen, replies and submission history; the raw
-//! `.eml` (streamed from the store) and each attachment (PDF and images may be shown inline).
+//! `/mails` and `/mails/{id}`: the hold queue and failures first; one mail's headers, verdict,
+//! attachments, where it was seen, replies and submission history (downloads: `files`).
 
 use crate::store;
+use crate::store::ReplyState;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -14,12 +14,12 @@ use serde::Serialize;
 
 use super::super::App;
 use super::super::auth::Session;
-use super::super::download;
 use super::super::render::PageError;
 use super::super::rows::{self, PAGE, Pager, printable, query_base};
+use super::super::skeleton::{self, Skeleton};
 use super::v;
 use crate::export::words;
-use crate::parse::{self, Attachment, Mail};
+use crate::parse::{Attachment, Mail};
 use crate::store::messages::MessageRow;
 use crate::store::web::{self as db, MailView};
 use crate::verdict::{AttachmentInfo, Expert};
@@ -160,7 +160,7 @@ pub fn size_text(n: u64) -> String {
     }
 }
 
-fn file_rows(message: i64, mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow> {
+fn file_rows(message: i64, mail: &Mail, skel: &Skeleton, infos: &[AttachmentInfo]) -> Vec<FileRow> {
     let mut used = vec![false; infos.len()];
     flat(mail)
         .into_iter()
@@ -196,7 +196,7 @@ fn file_rows(message: i64, mail: &Mail, infos: &[AttachmentInfo]) -> Vec<FileRow
                 filename: printable(&a.filename),
                 kind: info.map(|x| x.kind.clone()).unwrap_or_else(|| a.declared_type.clone()),
                 role: info.map(|x| words::role(x.role).to_string()).unwrap_or_default(),
-                size: size_text(a.bytes.len() as u64),
+                size: size_text(skel.size(a)),
                 note: note.join("；"),
                 viewable: view.is_some(),
                 image: view.is_some_and(|(_, img)| img),
@@ -250,8 +250,9 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
     let Some(message) = store::messages::message(c, id)? else {
         return Err(PageError::NotFound(format!("没有邮件 #{id}")));
     };
-    let raw = store::messages::raw(c, id)?.unwrap_or_default();
-    let mail = parse::parse(&raw, &app.cfg.limits);
+    // The skeleton: a 100 MB mail's page never holds its attachments.
+    let skel = skeleton::load(c, id)?.unwrap_or_default();
+    let mail = skeleton::parse(&skel, &app.cfg.limits);
     let mut headers = Vec::new();
     for name in crate::parse::SHOWN_HEADERS {
         let lower = name.to_ascii_lowercase();
@@ -261,7 +262,7 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
     }
     let hops = mail.headers.iter().filter(|(n, _)| n == "received").count();
     let stored = store::verdicts::verdict(c, id)?;
-    let files = file_rows(id, &mail, stored.as_ref().map(|v| v.attachments.as_slice()).unwrap_or_default());
+    let files = file_rows(id, &mail, &skel, stored.as_ref().map(|v| v.attachments.as_slice()).unwrap_or_default());
     let verdict = stored.map(|v| verdict_view(&v, rules));
     let replies = replies_of(c, app, id)?;
     let mut history = Vec::new();
@@ -282,8 +283,8 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
     let when = rows::office_time(message.arrived.as_deref().or(Some(message.stored_at.as_str())), rules);
     Ok(Detail {
         when,
-        raw_size: raw.len() as u64,
-        sha: crate::store::sha256_hex(&raw),
+        raw_size: db::raw_size(c, id)?.unwrap_or_default(),
+        sha: db::sha256(c, id)?.unwrap_or_default(),
         headers,
         hops,
         seen: store::messages::locations(c, id)?,
@@ -306,7 +307,7 @@ fn offered(d: &Detail) -> Vec<ActionLink> {
     let mut out = vec![ActionLink { action: "rejudge", label: "重新判定" }];
     let answerable = matches!(d.message.decision.as_deref(), Some("acknowledge" | "request_correction"));
     let latest = d.replies.last().map(|r| r.state.as_str());
-    if d.replies.iter().any(|r| r.state == "pending") {
+    if d.replies.iter().any(|r| r.state == ReplyState::Pending.as_str()) {
         out.push(ActionLink { action: "suppress", label: "不发送回执" });
     }
     if answerable {
@@ -343,80 +344,6 @@ pub async fn one(
             dossier => d.message.dossier,
         },
     )
-}
-
-/// `GET /mails/{id}/raw`: the message as received, streamed.
-pub async fn raw(
-    State(app): State<Arc<App>>,
-    Extension(s): Extension<Session>,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = super::parse_id(&id)?;
-    let size = super::read(&app, move |c, _| Ok(db::raw_size(c, id)?)).await?;
-    let Some(size) = size else { return Err(PageError::NotFound(format!("没有邮件 #{id}"))) };
-    tracing::info!(stage = "web", id, user = %s.user, "raw message downloaded");
-    Ok(download::download(download::raw_body(app, id), "message/rfc822", &format!("mail-{id}.eml"), false, Some(size)))
-}
-
-#[derive(serde::Deserialize)]
-pub struct FileQuery {
-    inline: Option<String>,
-}
-
-/// `GET /mails/{id}/files/{n}`: attachment `n` (from 1) of the message.
-pub async fn file(
-    State(app): State<Arc<App>>,
-    Extension(s): Extension<Session>,
-    Path((id, n)): Path<(String, String)>,
-    Query(q): Query<FileQuery>,
-) -> Result<Response, PageError> {
-    let id = super::parse_id(&id)?;
-    let n = super::parse_id(&n)? as usize;
-    let inline = match super::given(&q.inline) {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(_) => return Err(PageError::BadRequest("inline 应为 0 或 1".into())),
-    };
-    let _permit = app.heavy.acquire().await.map_err(|e| PageError::Internal(e.to_string()))?;
-    let a = app.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let raw = a.bulk.with(|c| store::messages::raw(c, id))?;
-        let Some(raw) = raw else { return Ok::<_, PageError>(None) };
-        let mut mail = parse::parse(&raw, &a.cfg.limits);
-        drop(raw);
-        let count = flat(&mail).len();
-        if n == 0 || n > count {
-            return Ok(None);
-        }
-        // Take the attachment out of the parsed mail rather than copying it.
-        let mut index = n - 1;
-        fn take(mail: &mut Mail, index: &mut usize) -> Option<Attachment> {
-            if *index < mail.attachments.len() {
-                return Some(mail.attachments.swap_remove(*index));
-            }
-            *index -= mail.attachments.len();
-            for inner in &mut mail.forwarded {
-                if let Some(a) = take(inner, index) {
-                    return Some(a);
-                }
-            }
-            None
-        }
-        Ok(take(&mut mail, &mut index))
-    })
-    .await
-    .map_err(|e| PageError::Internal(e.to_string()))??;
-    let Some(a) = found else { return Err(PageError::NotFound(format!("邮件 #{id} 没有第 {n} 个附件"))) };
-    let view = viewable(&a.bytes);
-    let (content_type, inline) = match (inline, view) {
-        (true, Some((t, _))) => (t, true),
-        (false, Some((t, _))) => (t, false),
-        _ => ("application/octet-stream", false),
-    };
-    tracing::info!(stage = "web", id, n, user = %s.user, size = a.bytes.len(), "attachment downloaded");
-    let len = a.bytes.len() as u64;
-    let name = if a.filename.trim().is_empty() { format!("attachment-{n}") } else { a.filename.clone() };
-    Ok(download::download(download::bytes_body(a.bytes), content_type, &name, inline, Some(len)))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod export;
+pub mod files;
 pub mod login;
 pub mod mails;
 pub mod overview;

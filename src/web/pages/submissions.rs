@@ -19,13 +19,13 @@ use super::super::App;
 use super::super::auth::Session;
 use super::super::render::PageError;
 use super::super::rows::{self, Pager, printable, query_base};
+use super::super::skeleton::{self, Skeleton, Source};
 use super::mails::{FileRow, ReplyView, VerdictView, flat, replies_of, size_text, verdict_view, viewable};
 use super::v;
 use crate::export::words;
 use crate::parse;
 use crate::register::view::{self, DossierView};
 use crate::store::dossiers::{self, DossierFilter};
-
 use crate::verdict::{DossierState, WarningCode};
 
 #[derive(serde::Deserialize)]
@@ -106,6 +106,71 @@ struct Named {
     text: String,
 }
 
+/// The list's filters, checked (400 for a value that names nothing).
+struct Checked {
+    filter: DossierFilter,
+    state_filter: Option<DossierState>,
+    school_name: Option<String>,
+    warning: Option<String>,
+    all: bool,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+}
+
+fn check(q: &SubmissionQuery, rules: &crate::rules::Rules) -> Result<Checked, PageError> {
+    let kind = super::given(&q.kind);
+    if let Some(k) = kind
+        && rules.kind(k).is_none()
+    {
+        return Err(PageError::BadRequest(format!("没有“{}”这类报送", printable(&crate::text::clip(k, 30)))));
+    }
+    let state_filter = match super::given(&q.state) {
+        None => None,
+        Some(st) => Some(
+            DossierState::parse(st)
+                .ok_or_else(|| PageError::BadRequest("状态应为 complete、incomplete 或 superseded".into()))?,
+        ),
+    };
+    let warning = super::given(&q.warning);
+    if let Some(w) = warning
+        && !WARNINGS.iter().any(|x| x.as_str() == w)
+    {
+        return Err(PageError::BadRequest(format!("没有“{}”这种提示", printable(&crate::text::clip(w, 30)))));
+    }
+    let school = super::given(&q.school);
+    Ok(Checked {
+        filter: DossierFilter { kind: kind.map(str::to_string), school: None, state: state_filter },
+        state_filter,
+        school_name: school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string())),
+        warning: warning.map(str::to_string),
+        all: super::given(&q.all).is_some(),
+        since: super::parse_date(super::given(&q.since), "起始日期")?,
+        until: super::parse_date(super::given(&q.until), "截止日期")?,
+    })
+}
+
+/// The submissions the filters let through, newest first.
+fn filtered(c: &Connection, app: &App, f: &Checked) -> Result<Vec<SubRow>, PageError> {
+    let tz = app.rules.timezone;
+    let mut found: Vec<SubRow> = view::dossiers(c, &f.filter, &app.rules)?
+        .into_iter()
+        .filter(|d| f.all || f.state_filter.is_some() || d.state != "superseded")
+        .filter(|d| f.school_name.as_ref().is_none_or(|s| d.school.as_deref().is_some_and(|x| x.contains(s.as_str()))))
+        .filter(|d| f.warning.as_ref().is_none_or(|w| d.warnings.contains(w)))
+        .filter(|d| {
+            let day = d
+                .updated
+                .as_deref()
+                .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                .map(|x| x.with_timezone(&tz).date_naive());
+            f.since.is_none_or(|s| day.is_some_and(|x| x >= s)) && f.until.is_none_or(|u| day.is_some_and(|x| x <= u))
+        })
+        .map(|d| sub_row(&d, app))
+        .collect();
+    found.reverse();
+    Ok(found)
+}
+
 /// `GET /submissions`.
 pub async fn list(
     State(app): State<Arc<App>>,
@@ -113,56 +178,11 @@ pub async fn list(
     Query(q): Query<SubmissionQuery>,
 ) -> Result<Response, PageError> {
     let rules = &app.rules;
-    let kind = super::given(&q.kind);
-    let state = super::given(&q.state);
-    let school = super::given(&q.school);
-    let warning = super::given(&q.warning);
-    let all = super::given(&q.all).is_some();
-    if let Some(k) = kind
-        && rules.kind(k).is_none()
-    {
-        return Err(PageError::BadRequest(format!("没有“{}”这类报送", printable(&crate::text::clip(k, 30)))));
-    }
-    let state_filter = match state {
-        None => None,
-        Some(st) => Some(
-            DossierState::parse(st)
-                .ok_or_else(|| PageError::BadRequest("状态应为 complete、incomplete 或 superseded".into()))?,
-        ),
-    };
-    if let Some(w) = warning
-        && !WARNINGS.iter().any(|x| x.as_str() == w)
-    {
-        return Err(PageError::BadRequest(format!("没有“{}”这种提示", printable(&crate::text::clip(w, 30)))));
-    }
-    let since = super::parse_date(super::given(&q.since), "起始日期")?;
-    let until = super::parse_date(super::given(&q.until), "截止日期")?;
-    let school_name = school.map(|x| rules.school(x).map(|s| s.name.clone()).unwrap_or_else(|| x.to_string()));
-    let filter = DossierFilter { kind: kind.map(str::to_string), school: None, state: state_filter };
-    let w = warning.map(str::to_string);
-    let found = super::read(&app, move |c, app| {
-        let tz = app.rules.timezone;
-        let mut found: Vec<SubRow> = view::dossiers(c, &filter, &app.rules)?
-            .into_iter()
-            .filter(|d| all || state_filter.is_some() || d.state != "superseded")
-            .filter(|d| {
-                school_name.as_ref().is_none_or(|s| d.school.as_deref().is_some_and(|x| x.contains(s.as_str())))
-            })
-            .filter(|d| w.as_ref().is_none_or(|w| d.warnings.contains(w)))
-            .filter(|d| {
-                let day = d
-                    .updated
-                    .as_deref()
-                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                    .map(|x| x.with_timezone(&tz).date_naive());
-                since.is_none_or(|s| day.is_some_and(|x| x >= s)) && until.is_none_or(|u| day.is_some_and(|x| x <= u))
-            })
-            .map(|d| sub_row(&d, app))
-            .collect();
-        found.reverse();
-        Ok(found)
-    })
-    .await?;
+    let checked = check(&q, rules)?;
+    let all = checked.all;
+    let found = super::read(&app, move |c, app| filtered(c, app, &checked)).await?;
+    let (kind, state, school, warning) =
+        (super::given(&q.kind), super::given(&q.state), super::given(&q.school), super::given(&q.warning));
     let base = query_base(
         "/submissions",
         &[
@@ -208,17 +228,23 @@ struct MemberRow {
 /// A current part, found again in its mail so that it can be downloaded.
 fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) -> Result<Vec<FileRow>, PageError> {
     let mut out = Vec::new();
-    let mut parsed: Option<(i64, parse::Mail)> = None;
+    // Each mail's skeleton: a part 60 MB long is never read whole for this page.
+    let mut parsed: Option<(i64, Skeleton, parse::Mail)> = None;
     for p in parts {
-        if parsed.as_ref().is_none_or(|(id, _)| *id != p.message) {
-            let raw = store::messages::raw(c, p.message)?.unwrap_or_default();
-            parsed = Some((p.message, parse::parse(&raw, &app.cfg.limits)));
+        if parsed.as_ref().is_none_or(|(id, ..)| *id != p.message) {
+            let skel = skeleton::load(c, p.message)?.unwrap_or_default();
+            let mail = skeleton::parse(&skel, &app.cfg.limits);
+            parsed = Some((p.message, skel, mail));
         }
-        let Some((_, mail)) = &parsed else { continue };
+        let Some((_, skel, mail)) = &parsed else { continue };
         let files = flat(mail);
+        let same = |a: &parse::Attachment| match skel.source(a) {
+            Source::Streamed(run) => run.decoded_len == p.size,
+            _ => crate::store::sha256_hex(&a.bytes) == p.sha256,
+        };
         let n = files
             .iter()
-            .position(|a| a.filename == p.filename && crate::store::sha256_hex(&a.bytes) == p.sha256)
+            .position(|a| a.filename == p.filename && same(a))
             .or_else(|| files.iter().position(|a| a.filename == p.filename));
         let view = n.and_then(|n| viewable(&files[n].bytes));
         out.push(FileRow {
