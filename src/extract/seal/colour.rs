@@ -30,23 +30,15 @@ pub(super) fn mark(r: &Raster) -> Marks {
     let (mut coloured, mut ink, mut reds) = (0usize, 0usize, 0usize);
     let mut red_box: Option<[usize; 4]> = None;
     let (mx, my) = (w / 25, h / 25);
+    let mut balanced = Planes::new(w);
     for (y, (row, red_row)) in r.data.chunks_exact(w * 3).zip(red.chunks_exact_mut(w)).enumerate() {
-        let inner_row = y >= my && y < h - my;
-        let (mut row_reds, mut row_ink) = (0usize, 0usize);
-        for (x, (p, red_px)) in row.chunks_exact(3).zip(red_row.iter_mut()).enumerate() {
-            let (pr, pg, pb) =
-                (i32::from(lut[0][p[0] as usize]), i32::from(lut[1][p[1] as usize]), i32::from(lut[2][p[2] as usize]));
-            let (hi, lo) = (pr.max(pg).max(pb), pr.min(pg).min(pb));
-            coloured += usize::from(hi - lo > 40);
-            let is_red = is_red(pr, pg, pb);
-            *red_px = is_red;
-            row_reds += usize::from(is_red);
-            let inside = inner_row & (x >= mx) & (x < w - mx);
-            row_ink += usize::from(inside & ((pr + pg + pb < dark) | is_red));
-        }
-        reds += row_reds;
-        ink += row_ink;
-        if row_reds > 0 {
+        balanced.fill(row, &lut);
+        let inner = if y >= my && y < h - my { mx..w - mx } else { 0..0 };
+        let counts = classify(&balanced, red_row, dark, inner);
+        coloured += counts.coloured;
+        ink += counts.ink;
+        reds += counts.reds;
+        if counts.reds > 0 {
             let first = red_row.iter().position(|&v| v).unwrap_or(0);
             let last = red_row.iter().rposition(|&v| v).unwrap_or(w - 1);
             let b = red_box.get_or_insert([first, y, last, y]);
@@ -56,6 +48,52 @@ pub(super) fn mark(r: &Raster) -> Marks {
     let inner = (w - 2 * mx) * (h - 2 * my);
     let blank = (ink as f64) < (inner.max(1) as f64) * 0.0008;
     Marks { red, reds, coloured, blank, red_box }
+}
+
+/// One row of balanced channels, each in its own array (so that [`classify`] runs on whole
+/// vectors of pixels at once).
+struct Planes {
+    r: Vec<i16>,
+    g: Vec<i16>,
+    b: Vec<i16>,
+}
+
+impl Planes {
+    fn new(w: usize) -> Planes {
+        Planes { r: vec![0; w], g: vec![0; w], b: vec![0; w] }
+    }
+
+    /// Balances one RGB row through the per-channel lookup tables.
+    fn fill(&mut self, row: &[u8], lut: &[[u8; 256]; 3]) {
+        for (((p, r), g), b) in row.chunks_exact(3).zip(&mut self.r).zip(&mut self.g).zip(&mut self.b) {
+            (*r, *g, *b) =
+                (i16::from(lut[0][p[0] as usize]), i16::from(lut[1][p[1] as usize]), i16::from(lut[2][p[2] as usize]));
+        }
+    }
+}
+
+/// Counts over one row.
+struct RowCounts {
+    coloured: usize,
+    reds: usize,
+    ink: usize,
+}
+
+/// Marks the red pixels of one balanced row and counts coloured pixels, red ones and ink
+/// (dark or red) within `inner`. Branch-free, so that it runs on vectors.
+fn classify(p: &Planes, red_row: &mut [bool], dark: i32, inner: std::ops::Range<usize>) -> RowCounts {
+    let dark = dark.clamp(0, 1000) as i16;
+    let (mut coloured, mut reds, mut ink) = (0u32, 0u32, 0u32);
+    for (x, (((&r, &g), &b), out)) in p.r.iter().zip(&p.g).zip(&p.b).zip(red_row.iter_mut()).enumerate() {
+        let (hi, lo) = (r.max(g).max(b), r.min(g).min(b));
+        coloured += u32::from(hi - lo > 40);
+        let is_red = is_red(r, g, b);
+        *out = is_red;
+        reds += u32::from(is_red);
+        let inside = (x >= inner.start) & (x < inner.end);
+        ink += u32::from(inside & ((r + g + b < dark) | is_red));
+    }
+    RowCounts { coloured: coloured as usize, reds: reds as usize, ink: ink as usize }
 }
 
 /// The paper's colour: the mean of the brightest tenth of the pixels (a histogram of
@@ -87,14 +125,12 @@ fn paper_colour(data: &[u8], n: usize) -> [f32; 3] {
     sums.map(|s| (s as f64 / count.max(1) as f64) as f32)
 }
 
-/// Red ink: hue within about 25° of red, saturated, not dark (0–255 channels).
-fn is_red(r: i32, g: i32, b: i32) -> bool {
+/// Red ink: hue within about 25° of red, saturated, not dark (0–255 channels; every product
+/// stays within `i16`). All conditions evaluated, without branches.
+fn is_red(r: i16, g: i16, b: i16) -> bool {
     let (hi, lo) = (g.max(b), g.min(b));
-    if r < 90 || r - hi < 45 {
-        return false;
-    }
     let span = r - lo;
-    span * 10 >= r * 3 && (hi - lo) * 100 <= 45 * span
+    (r >= 90) & (r - hi >= 45) & (span * 10 >= r * 3) & ((hi - lo) * 100 <= 45 * span)
 }
 
 /// The largest difference between channels over the picture (0 for true grey samples).
