@@ -31,37 +31,7 @@ fn over_limit(limit: usize) -> String {
 pub fn read(bytes: &[u8], limits: &Limits, seals: bool) -> Result<PdfFacts, String> {
     // lopdf decodes object and cross-reference streams while loading: bound them by our cap.
     let limit = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
-    let options = |password: Option<String>| lopdf::LoadOptions {
-        password,
-        max_decompressed_size: Some(limit),
-        filter: Some(stub_image_data),
-        ..lopdf::LoadOptions::default()
-    };
-    // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
-    if seals {
-        super::pdf_seal::begin(limit);
-    }
-    #[cfg(feature = "ocr")]
-    super::ocr::begin();
-    let loaded = Document::load_mem_with_options(bytes, options(None));
-    let mut images = super::pdf_seal::take();
-    let mut doc = loaded.map_err(|e| match e {
-        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
-        e => format!("PDF 文件已损坏，无法打开（{e}）"),
-    })?;
-    // Still encrypted once loaded: try the empty user password (PDFs locked only against
-    // editing open with it); a PDF that needs a real password cannot be read.
-    if doc.is_encrypted() {
-        if seals {
-            super::pdf_seal::begin(limit);
-        }
-        let loaded = Document::load_mem_with_options(bytes, options(Some(String::new())));
-        images.extend(super::pdf_seal::take());
-        doc = loaded.map_err(|_| PASSWORD.to_string())?;
-        if doc.is_encrypted() {
-            return Err(PASSWORD.into());
-        }
-    }
+    let (doc, images) = load(bytes, limit, seals)?;
     // A page tree with cycles (a node among its own kids) lists the same page more than once:
     // each page object counts once (numbered as lopdf numbers them, for text extraction).
     let mut seen_pages = HashSet::new();
@@ -111,6 +81,46 @@ pub fn read(bytes: &[u8], limits: &Limits, seals: bool) -> Result<PdfFacts, Stri
         facts.seal.text = super::ocr::take();
     }
     Ok(facts)
+}
+
+/// Pictures analysed while loading, by object.
+type Pictures = std::collections::HashMap<lopdf::ObjectId, super::pdf_seal::ImageResult>;
+
+/// Loads the document (with the empty user password if it is encrypted), analysing its
+/// pictures for seals on the way when `seals`.
+fn load(bytes: &[u8], limit: usize, seals: bool) -> Result<(Document, Pictures), String> {
+    let options = |password: Option<String>| lopdf::LoadOptions {
+        password,
+        max_decompressed_size: Some(limit),
+        filter: Some(stub_image_data),
+        ..lopdf::LoadOptions::default()
+    };
+    // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
+    if seals {
+        super::pdf_seal::begin(limit);
+    }
+    #[cfg(feature = "ocr")]
+    super::ocr::begin();
+    let loaded = Document::load_mem_with_options(bytes, options(None));
+    let mut images = super::pdf_seal::take();
+    let mut doc = loaded.map_err(|e| match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
+        e => format!("PDF 文件已损坏，无法打开（{e}）"),
+    })?;
+    // Still encrypted once loaded: try the empty user password (PDFs locked only against
+    // editing open with it); a PDF that needs a real password cannot be read.
+    if doc.is_encrypted() {
+        if seals {
+            super::pdf_seal::begin(limit);
+        }
+        let loaded = Document::load_mem_with_options(bytes, options(Some(String::new())));
+        images.extend(super::pdf_seal::take());
+        doc = loaded.map_err(|_| PASSWORD.to_string())?;
+        if doc.is_encrypted() {
+            return Err(PASSWORD.into());
+        }
+    }
+    Ok((doc, images))
 }
 
 /// Pictures are analysed for seals as the object is loaded, then their data is replaced by a

@@ -34,7 +34,7 @@ pub struct SealFacts {
 }
 
 /// The finding for one picture, or why there is none.
-type ImageResult = Result<PictureFinding, RasterError>;
+pub type ImageResult = Result<PictureFinding, RasterError>;
 
 thread_local! {
     static IMAGES: RefCell<Option<HashMap<ObjectId, ImageResult>>> = const { RefCell::new(None) };
