@@ -13,6 +13,7 @@ mod daemon_maildir;
 mod digest;
 mod habits;
 mod hostile;
+mod house;
 mod mailserver_smoke;
 mod office97;
 mod office_alerts;

@@ -40,7 +40,9 @@
 # Stop with: stop.sh <instance dir>   (printed as MAILTEST_DIR=...)
 set -euo pipefail
 
-PKGS="dovecot-imapd dovecot-lmtpd postfix openssl"
+# cmake and nasm are not the mail server's: the build needs them (libjpeg-turbo, see README),
+# and this is the one install step the tests' machines run.
+PKGS="dovecot-imapd dovecot-lmtpd postfix openssl cmake nasm"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # ====================================================================================

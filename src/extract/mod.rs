@@ -14,6 +14,7 @@ pub mod pdf;
 pub mod pdf_seal;
 pub mod raster;
 pub mod seal;
+pub mod seal_cache;
 pub mod sheet;
 pub mod sniff;
 
@@ -88,33 +89,28 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
     let sha256 = hex(&Sha256::digest(&att.bytes));
     let sniffed = sniff::sniff(&att.bytes);
     let claimed = sniff::claimed(&att.filename, &att.declared_type);
-    let result = catch_unwind(AssertUnwindSafe(|| content(att, sniffed, claimed, rules, limits)));
+    // A file the detector has seen (same bytes, same caps, same detector) is not looked at again.
+    let cache_key = seal_cache::Key::new(&sha256, limits);
+    let known = seal_cache::get(&cache_key);
+    let seen = known.is_some();
+    let result = catch_unwind(AssertUnwindSafe(|| content(att, sniffed, claimed, rules, limits, known.is_none())));
     let (file_type, mut content) = match result {
         Ok(pair) => pair,
         Err(_) => (claimed.unwrap_or(sniffed), Content::Unreadable("文件内容异常，读取时出错".into())),
     };
-    let seal = match &content {
-        Content::Pdf(facts) => Some(facts.seal.clone()),
-        Content::Image { .. } => {
-            let kind = file_type.as_str();
-            let picture = catch_unwind(AssertUnwindSafe(|| match kind {
-                "jpeg" | "png" => pdf_seal::picture_file(&att.bytes, kind == "jpeg"),
-                // Other picture formats are not decoded: red cannot be told.
-                _ => Ok(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
-            }));
-            match picture {
-                Ok(Ok(facts)) => Some(facts),
-                Ok(Err(reason)) => {
-                    content = Content::Unreadable(reason);
-                    None
-                }
-                Err(_) => {
-                    Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() })
-                }
-            }
+    let seal = match (&mut content, known) {
+        (Content::Pdf(pdf), Some(facts)) => {
+            pdf.seal = facts.clone();
+            Some(facts)
         }
+        (Content::Image { .. }, Some(facts)) => Some(facts),
+        (Content::Pdf(facts), None) => Some(facts.seal.clone()),
+        (Content::Image { .. }, None) => picture_seal(att, file_type, &mut content),
         _ => None,
     };
+    if let (false, Some(facts), Content::Pdf(_) | Content::Image { .. }) = (seen, &seal, &content) {
+        seal_cache::put(cache_key, facts);
+    }
     Extracted {
         filename: att.filename.clone(),
         file_type: file_type.as_str().to_string(),
@@ -126,6 +122,24 @@ pub fn extract(att: &Attachment, rules: &Rules, limits: &Limits) -> Extracted {
         has_content_id: att.has_content_id,
         archive: att.archive.clone(),
         seal,
+    }
+}
+
+/// The seal detector on a picture file; a picture refused at a cap makes `content` unreadable.
+fn picture_seal(att: &Attachment, file_type: FileType, content: &mut Content) -> Option<pdf_seal::SealFacts> {
+    let kind = file_type.as_str();
+    let picture = catch_unwind(AssertUnwindSafe(|| match kind {
+        "jpeg" | "png" => pdf_seal::picture_file(&att.bytes, kind == "jpeg"),
+        // Other picture formats are not decoded: red cannot be told.
+        _ => Ok(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
+    }));
+    match picture {
+        Ok(Ok(facts)) => Some(facts),
+        Ok(Err(reason)) => {
+            *content = Content::Unreadable(reason);
+            None
+        }
+        Err(_) => Some(pdf_seal::SealFacts { seal: Some(crate::verdict::Seal::Unverifiable), ..Default::default() }),
     }
 }
 
@@ -154,6 +168,7 @@ fn content(
     claimed: Option<FileType>,
     rules: &Rules,
     limits: &Limits,
+    seals: bool,
 ) -> (FileType, Content) {
     if att.archive_state != ArchiveState::NotArchive {
         let t = match sniffed {
@@ -171,7 +186,7 @@ fn content(
             (sniffed, document(doc::read(bytes, limits, &is_label), rules))
         }
         FileType::Xlsx | FileType::Xls => (sniffed, document(sheet::read(bytes, limits), rules)),
-        FileType::Pdf => match pdf::read(bytes, limits) {
+        FileType::Pdf => match pdf::read(bytes, limits, seals) {
             Ok(facts) => (sniffed, Content::Pdf(facts)),
             Err(reason) => (sniffed, Content::Unreadable(reason)),
         },

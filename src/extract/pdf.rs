@@ -25,37 +25,13 @@ fn over_limit(limit: usize) -> String {
     format!("PDF 文件中的数据流解压后超过 {} MB 的上限，未读取", limit.div_ceil(1024 * 1024))
 }
 
-/// Reads a PDF; `Err` says in plain words why it cannot be read.
-pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
+/// Reads a PDF; `Err` says in plain words why it cannot be read. `seals`: look for seals and
+/// blank pages (false when the caller already knows what the detector says about this file:
+/// its pictures are then not decoded).
+pub fn read(bytes: &[u8], limits: &Limits, seals: bool) -> Result<PdfFacts, String> {
     // lopdf decodes object and cross-reference streams while loading: bound them by our cap.
     let limit = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
-    let options = |password: Option<String>| lopdf::LoadOptions {
-        password,
-        max_decompressed_size: Some(limit),
-        filter: Some(stub_image_data),
-        ..lopdf::LoadOptions::default()
-    };
-    // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
-    super::pdf_seal::begin(limit);
-    #[cfg(feature = "ocr")]
-    super::ocr::begin();
-    let loaded = Document::load_mem_with_options(bytes, options(None));
-    let mut images = super::pdf_seal::take();
-    let mut doc = loaded.map_err(|e| match e {
-        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
-        e => format!("PDF 文件已损坏，无法打开（{e}）"),
-    })?;
-    // Still encrypted once loaded: try the empty user password (PDFs locked only against
-    // editing open with it); a PDF that needs a real password cannot be read.
-    if doc.is_encrypted() {
-        super::pdf_seal::begin(limit);
-        let loaded = Document::load_mem_with_options(bytes, options(Some(String::new())));
-        images.extend(super::pdf_seal::take());
-        doc = loaded.map_err(|_| PASSWORD.to_string())?;
-        if doc.is_encrypted() {
-            return Err(PASSWORD.into());
-        }
-    }
+    let (doc, images) = load(bytes, limit, seals)?;
     // A page tree with cycles (a node among its own kids) lists the same page more than once:
     // each page object counts once (numbered as lopdf numbers them, for text extraction).
     let mut seen_pages = HashSet::new();
@@ -75,7 +51,9 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     let mut seal_pages = Vec::new();
     for &(number, id) in pages.iter().take(limits.max_pdf_pages) {
         inspected += 1;
-        seal_pages.push(super::pdf_seal::page_finding(&doc, id, &images, limit)?);
+        if seals {
+            seal_pages.push(super::pdf_seal::page_finding(&doc, id, &images, limit)?);
+        }
         if page_has_image(&doc, id) {
             pages_with_images += 1;
         }
@@ -95,12 +73,54 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfFacts, String> {
     text_chars = text_chars.max(facts.text.chars().filter(|c| !c.is_whitespace()).count());
     facts.text = crate::text::clip(facts.text.trim(), MAX_TEXT_CHARS);
     facts.scanned = inspected > 0 && pages_with_images == inspected && text_chars < 20 * inspected;
-    facts.seal = super::pdf_seal::summarise(&seal_pages);
+    if seals {
+        facts.seal = super::pdf_seal::summarise(&seal_pages);
+    }
     #[cfg(feature = "ocr")]
     {
         facts.seal.text = super::ocr::take();
     }
     Ok(facts)
+}
+
+/// Pictures analysed while loading, by object.
+type Pictures = std::collections::HashMap<lopdf::ObjectId, super::pdf_seal::ImageResult>;
+
+/// Loads the document (with the empty user password if it is encrypted), analysing its
+/// pictures for seals on the way when `seals`.
+fn load(bytes: &[u8], limit: usize, seals: bool) -> Result<(Document, Pictures), String> {
+    let options = |password: Option<String>| lopdf::LoadOptions {
+        password,
+        max_decompressed_size: Some(limit),
+        filter: Some(stub_image_data),
+        ..lopdf::LoadOptions::default()
+    };
+    // Pictures are analysed for seals as they are loaded (see `pdf_seal`).
+    if seals {
+        super::pdf_seal::begin(limit);
+    }
+    #[cfg(feature = "ocr")]
+    super::ocr::begin();
+    let loaded = Document::load_mem_with_options(bytes, options(None));
+    let mut images = super::pdf_seal::take();
+    let mut doc = loaded.map_err(|e| match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { limit }) => over_limit(limit),
+        e => format!("PDF 文件已损坏，无法打开（{e}）"),
+    })?;
+    // Still encrypted once loaded: try the empty user password (PDFs locked only against
+    // editing open with it); a PDF that needs a real password cannot be read.
+    if doc.is_encrypted() {
+        if seals {
+            super::pdf_seal::begin(limit);
+        }
+        let loaded = Document::load_mem_with_options(bytes, options(Some(String::new())));
+        images.extend(super::pdf_seal::take());
+        doc = loaded.map_err(|_| PASSWORD.to_string())?;
+        if doc.is_encrypted() {
+            return Err(PASSWORD.into());
+        }
+    }
+    Ok((doc, images))
 }
 
 /// Pictures are analysed for seals as the object is loaded, then their data is replaced by a

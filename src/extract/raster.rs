@@ -2,8 +2,9 @@
 //! cap and shrunk at once to a small working size, so the detector never holds more than one
 //! full-resolution page and works on at most [`WORK_SIDE`] pixels a side.
 //!
-//! Decoding is done by maintained crates (`zune-jpeg`, `png`; PDF streams by lopdf's capped
-//! decoders); only the shrinking (a box filter) and CMYK→RGB are this project's code.
+//! Decoding is done by maintained libraries (libjpeg-turbo through `turbojpeg`, `png`,
+//! `hayro-jpeg2000`; PDF streams by lopdf's capped decoders); only the shrinking (a box
+//! filter) and CMYK→RGB are this project's code.
 
 use std::io::Cursor;
 
@@ -76,13 +77,20 @@ pub fn check_size(width: u64, height: u64, max: u64) -> Result<(), RasterError> 
     Ok(())
 }
 
-/// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale.
+/// Most scans a progressive JPEG may have (libjpeg-turbo decodes every scan in turn; a file
+/// with thousands of tiny scans would take minutes).
+const MAX_SCANS: u32 = 500;
+
+/// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale with
+/// libjpeg-turbo (built from source by the `turbojpeg` crate): its scaled IDCT (1/2, 1/4 or
+/// 1/8 of each side) skips most of the work, and its entropy decoder is about twice as fast
+/// as jpeg-decoder's (BENCHMARKS.md).
 pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
-    let corrupt = |e: jpeg_decoder::Error| RasterError::Corrupt(e.to_string());
-    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    dec.read_info().map_err(corrupt)?;
-    let info = dec.info().ok_or_else(|| RasterError::Corrupt("no header".into()))?;
-    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
+    let corrupt = |e: turbojpeg::Error| RasterError::Corrupt(e.to_string());
+    let mut dec = Decompressor::new().map_err(corrupt)?;
+    let header = dec.read_header(bytes).map_err(corrupt)?;
+    let (w, h) = (header.width, header.height);
     check_size(w as u64, h as u64, MAX_PIXELS)?;
     #[allow(unused_mut)]
     let mut side = detail.decode;
@@ -91,20 +99,26 @@ pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
     if crate::extract::ocr::wanted() {
         side = crate::extract::ocr::OCR_SIDE;
     }
-    let ratio = (side as f64 / w.max(h) as f64).min(1.0);
-    let want = |side: usize| ((side as f64 * ratio).ceil() as u16).max(1);
-    let (sw, sh) = dec.scale(want(w), want(h)).map_err(corrupt)?;
-    dec.set_max_decoding_buffer_size(4 * MAX_PIXELS as usize);
-    let pixels = dec.decode().map_err(corrupt)?;
-    let (sw, sh) = (usize::from(sw), usize::from(sh));
-    let format = dec.info().map(|i| i.pixel_format).unwrap_or(info.pixel_format);
-    let (model, data) = match format {
-        jpeg_decoder::PixelFormat::L8 => (Samples::Grey, pixels),
-        jpeg_decoder::PixelFormat::L16 => (Samples::Grey, pixels.chunks_exact(2).map(|p| p[0]).collect()),
-        jpeg_decoder::PixelFormat::RGB24 => (Samples::Rgb, pixels),
-        jpeg_decoder::PixelFormat::CMYK32 => (Samples::Cmyk, pixels),
+    // The smallest scale whose longer side is still at least `side` (lossless JPEGs do not scale).
+    let denom =
+        if header.is_lossless { 1 } else { [8, 4, 2].into_iter().find(|d| w.max(h).div_ceil(*d) >= side).unwrap_or(1) };
+    let scale = ScalingFactor::new(1, denom);
+    dec.set_scaling_factor(scale).map_err(corrupt)?;
+    dec.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
+    let (model, format) = match header.colorspace {
+        Colorspace::Gray => (Samples::Grey, PixelFormat::GRAY),
+        Colorspace::CMYK | Colorspace::YCCK => (Samples::Cmyk, PixelFormat::CMYK),
+        _ => (Samples::Rgb, PixelFormat::RGB),
     };
-    raw_samples_at(&data, sw, sh, model, detail)
+    let (sw, sh) = (scale.scale(w), scale.scale(h));
+    let pitch = sw * format.size();
+    let mut pixels = vec![0u8; pitch * sh];
+    dec.decompress(bytes, Image { pixels: &mut pixels[..], width: sw, pitch, height: sh, format }).map_err(corrupt)?;
+    if model == Samples::Cmyk {
+        // CMYK JPEGs (Adobe's) store their inks inverted.
+        pixels.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    raw_samples_at(&pixels, sw, sh, model, detail)
 }
 
 /// Decodes a PNG (any depth; palettes expanded, alpha composed over white) and shrinks it.
