@@ -17,8 +17,14 @@ if [ "$#" = 0 ]; then
 fi
 cargo test --locked "$@"
 
-# The optional OCR of scans (cargo feature `ocr`) needs Tesseract's Simplified Chinese model.
-if command -v tesseract >/dev/null 2>&1; then
-    cargo test --locked --features ocr --lib ocr
-    cargo test --locked --features ocr --test integration seals::
+# The optional features, in one more build: OCR of scans (`ocr`, needs Tesseract's Simplified
+# Chinese model) and libjpeg-turbo decoding (`turbojpeg`, needs cmake and nasm to build).
+features=()
+command -v tesseract >/dev/null 2>&1 && features+=(ocr)
+command -v cmake >/dev/null 2>&1 && command -v nasm >/dev/null 2>&1 && features+=(turbojpeg)
+if [ "$#" = 0 ] && [ "${#features[@]}" -gt 0 ]; then
+    list=$(IFS=,; echo "${features[*]}")
+    cargo clippy --locked --all-targets --features "$list" -- -D warnings
+    cargo test --locked --features "$list" --lib extract::
+    cargo test --locked --features "$list" --test integration seals::
 fi

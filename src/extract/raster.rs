@@ -79,12 +79,14 @@ pub fn check_size(width: u64, height: u64, max: u64) -> Result<(), RasterError> 
 
 /// Most scans a progressive JPEG may have (libjpeg-turbo decodes every scan in turn; a file
 /// with thousands of tiny scans would take minutes).
+#[cfg(feature = "turbojpeg")]
 const MAX_SCANS: u32 = 500;
 
 /// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale with
 /// libjpeg-turbo (built from source by the `turbojpeg` crate): its scaled IDCT (1/2, 1/4 or
 /// 1/8 of each side) skips most of the work, and its entropy decoder is about twice as fast
 /// as jpeg-decoder's (BENCHMARKS.md).
+#[cfg(feature = "turbojpeg")]
 pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
     use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
     let corrupt = |e: turbojpeg::Error| RasterError::Corrupt(e.to_string());
@@ -119,6 +121,40 @@ pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
         pixels.iter_mut().for_each(|v| *v = 255 - *v);
     }
     raw_samples_at(&pixels, sw, sh, model, detail)
+}
+
+/// Decodes a JPEG (baseline or progressive; grey, YCbCr, CMYK) at a reduced scale with
+/// jpeg-decoder (pure Rust; the default build): its scaled IDCT gives the smallest size whose
+/// longer side is still at least the detail's.
+#[cfg(not(feature = "turbojpeg"))]
+pub fn jpeg(bytes: &[u8], detail: Detail) -> Result<Raster, RasterError> {
+    let corrupt = |e: jpeg_decoder::Error| RasterError::Corrupt(e.to_string());
+    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    dec.read_info().map_err(corrupt)?;
+    let info = dec.info().ok_or_else(|| RasterError::Corrupt("no header".into()))?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    check_size(w as u64, h as u64, MAX_PIXELS)?;
+    #[allow(unused_mut)]
+    let mut side = detail.decode;
+    // A page to be read by OCR is decoded finely (it is shrunk for the detector afterwards).
+    #[cfg(feature = "ocr")]
+    if crate::extract::ocr::wanted() {
+        side = crate::extract::ocr::OCR_SIDE;
+    }
+    let ratio = (side as f64 / w.max(h) as f64).min(1.0);
+    let want = |side: usize| ((side as f64 * ratio).ceil() as u16).max(1);
+    let (sw, sh) = dec.scale(want(w), want(h)).map_err(corrupt)?;
+    dec.set_max_decoding_buffer_size(4 * MAX_PIXELS as usize);
+    let pixels = dec.decode().map_err(corrupt)?;
+    let (sw, sh) = (usize::from(sw), usize::from(sh));
+    let format = dec.info().map(|i| i.pixel_format).unwrap_or(info.pixel_format);
+    let (model, data) = match format {
+        jpeg_decoder::PixelFormat::L8 => (Samples::Grey, pixels),
+        jpeg_decoder::PixelFormat::L16 => (Samples::Grey, pixels.chunks_exact(2).map(|p| p[0]).collect()),
+        jpeg_decoder::PixelFormat::RGB24 => (Samples::Rgb, pixels),
+        jpeg_decoder::PixelFormat::CMYK32 => (Samples::Cmyk, pixels),
+    };
+    raw_samples_at(&data, sw, sh, model, detail)
 }
 
 /// Decodes a PNG (any depth; palettes expanded, alpha composed over white) and shrinks it.
