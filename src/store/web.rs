@@ -148,6 +148,13 @@ pub fn internal_date(conn: &Connection, id: i64) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT internal_date FROM messages WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten())
 }
 
+/// Ids of the messages of at least `min_size` bytes, newest first, at most `limit`.
+pub fn big_messages(conn: &Connection, min_size: u64, limit: usize) -> Result<Vec<i64>> {
+    let mut st = conn.prepare_cached("SELECT id FROM messages WHERE size >= ?1 ORDER BY id DESC LIMIT ?2")?;
+    let rows = st.query_map(rusqlite::params![min_size as i64, limit as i64], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,8 @@ pub struct App {
     pub(crate) overview: pages::overview::Cached,
     /// At most this many exports or attachment downloads are prepared at once (memory).
     pub(crate) heavy: Semaphore,
+    /// The skeletons of the biggest mails (see `skeleton::Cache`).
+    pub(crate) skeletons: skeleton::Cache,
 }
 
 impl App {
@@ -86,6 +88,7 @@ impl App {
             config_hint,
             overview,
             heavy: Semaphore::new(2),
+            skeletons: skeleton::Cache::default(),
         }))
     }
 }
@@ -103,6 +106,7 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let addr = listener.local_addr().map_err(WebError::Serve)?;
     pages::overview::refresh(Arc::downgrade(&app));
+    warm_skeletons(Arc::downgrade(&app));
     tracing::info!(stage = "web", %addr, "web view listening");
     let router = router(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, router)
@@ -116,4 +120,21 @@ pub async fn serve(
         })
         .await
         .map_err(WebError::Serve)
+}
+
+/// Keeps the skeletons of the newest big mails built (at start, then every few seconds for
+/// mail the daemon stored meanwhile), so that their pages never wait for one.
+fn warm_skeletons(app: std::sync::Weak<App>) {
+    tokio::spawn(async move {
+        loop {
+            let Some(a) = app.upgrade() else { break };
+            let done = tokio::task::spawn_blocking(move || a.bulk.with(|c| skeleton::warm(&a.skeletons, c))).await;
+            match done {
+                Ok(Ok(n)) if n > 0 => tracing::debug!(stage = "web", built = n, "skeletons of big mails built"),
+                Ok(Err(e)) => tracing::warn!(stage = "web", error = %e, "building the skeletons of big mails failed"),
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
 }

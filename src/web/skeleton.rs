@@ -305,6 +305,70 @@ pub fn load(c: &rusqlite::Connection, id: i64) -> Result<Option<Skeleton>, crate
     })
 }
 
+/// Messages at least this big keep their skeleton in [`Cache`]: building one reads the whole
+/// raw message (about 1 s for 80 MB), so a big mail's page would otherwise pay that each time.
+pub const CACHED_FROM: u64 = 1 << 20;
+
+/// The skeletons of the biggest mails, built once (a stored message never changes), so that
+/// their pages and downloads start at once; filled in the background ([`warm`]).
+#[derive(Debug, Default)]
+pub struct Cache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(i64, std::sync::Arc<Skeleton>)>>,
+}
+
+/// How many skeletons the cache holds (they are small: the big bodies are left out).
+const CACHE_ENTRIES: usize = 64;
+
+impl Cache {
+    fn get(&self, id: i64) -> Option<std::sync::Arc<Skeleton>> {
+        let entries = self.entries.lock().ok()?;
+        entries.iter().find(|(i, _)| *i == id).map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, id: i64, skel: std::sync::Arc<Skeleton>) {
+        if let Ok(mut entries) = self.entries.lock()
+            && !entries.iter().any(|(i, _)| *i == id)
+        {
+            if entries.len() >= CACHE_ENTRIES {
+                entries.pop_front();
+            }
+            entries.push_back((id, skel));
+        }
+    }
+}
+
+/// The skeleton of message `id`, from the cache when it is there; a big message's skeleton is
+/// kept for next time.
+pub fn load_cached(
+    cache: &Cache,
+    c: &rusqlite::Connection,
+    id: i64,
+) -> Result<Option<std::sync::Arc<Skeleton>>, crate::store::StoreError> {
+    if let Some(s) = cache.get(id) {
+        return Ok(Some(s));
+    }
+    let Some(skel) = load(c, id)? else { return Ok(None) };
+    let big = skel.runs.iter().map(|r| r.end - r.start).sum::<u64>() + skel.bytes.len() as u64 >= CACHED_FROM;
+    let skel = std::sync::Arc::new(skel);
+    if big {
+        cache.put(id, skel.clone());
+    }
+    Ok(Some(skel))
+}
+
+/// Builds the skeletons of the newest big messages not cached yet (the web view's start, and
+/// after the store changed).
+pub fn warm(cache: &Cache, c: &rusqlite::Connection) -> Result<usize, crate::store::StoreError> {
+    let mut built = 0;
+    for id in db::big_messages(c, CACHED_FROM, CACHE_ENTRIES)? {
+        if cache.get(id).is_none() {
+            load_cached(cache, c, id)?;
+            built += 1;
+        }
+    }
+    Ok(built)
+}
+
 /// Parses the skeleton (the same reading as the judge's).
 pub fn parse(skel: &Skeleton, limits: &crate::limits::Limits) -> Mail {
     crate::parse::parse(&skel.bytes, limits)

@@ -91,7 +91,7 @@ pub async fn file(
 
 /// Attachment `n` of message `id`: from its skeleton, else from the whole parsed mail.
 fn find(app: &App, id: i64, n: usize) -> Result<Option<Found>, PageError> {
-    let Some(skel) = app.bulk.with(|c| skeleton::load(c, id))? else { return Ok(None) };
+    let Some(skel) = app.bulk.with(|c| skeleton::load_cached(&app.skeletons, c, id))? else { return Ok(None) };
     let mail = skeleton::parse(&skel, &app.cfg.limits);
     let files = flat(&mail);
     let Some(a) = n.checked_sub(1).and_then(|i| files.get(i)) else { return Ok(None) };

@@ -251,7 +251,7 @@ pub fn detail(c: &mut Connection, app: &App, id: i64) -> Result<Detail, PageErro
         return Err(PageError::NotFound(format!("没有邮件 #{id}")));
     };
     // The skeleton: a 100 MB mail's page never holds its attachments.
-    let skel = skeleton::load(c, id)?.unwrap_or_default();
+    let skel = skeleton::load_cached(&app.skeletons, c, id)?.unwrap_or_default();
     let mail = skeleton::parse(&skel, &app.cfg.limits);
     let mut headers = Vec::new();
     for name in crate::parse::SHOWN_HEADERS {

@@ -229,10 +229,10 @@ struct MemberRow {
 fn part_files(c: &Connection, app: &App, parts: &[crate::verdict::DossierPart]) -> Result<Vec<FileRow>, PageError> {
     let mut out = Vec::new();
     // Each mail's skeleton: a part 60 MB long is never read whole for this page.
-    let mut parsed: Option<(i64, Skeleton, parse::Mail)> = None;
+    let mut parsed: Option<(i64, std::sync::Arc<Skeleton>, parse::Mail)> = None;
     for p in parts {
         if parsed.as_ref().is_none_or(|(id, ..)| *id != p.message) {
-            let skel = skeleton::load(c, p.message)?.unwrap_or_default();
+            let skel = skeleton::load_cached(&app.skeletons, c, p.message)?.unwrap_or_default();
             let mail = skeleton::parse(&skel, &app.cfg.limits);
             parsed = Some((p.message, skel, mail));
         }

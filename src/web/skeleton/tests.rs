@@ -117,3 +117,32 @@ fn a_text_body_or_a_short_run_is_left_alone() {
     assert!(skel.runs.is_empty());
     assert_eq!(skel.bytes, raw.as_bytes());
 }
+
+#[test]
+fn a_big_mails_skeleton_is_built_once_and_kept_and_a_small_ones_is_not() {
+    let store = crate::store::Store::memory().unwrap();
+    let fetched = |uid: u32, raw: Vec<u8>| crate::store::Fetched {
+        location: crate::store::Location { account: "a".into(), folder: "INBOX".into(), uidvalidity: 1, uid },
+        internal_date: None,
+        flags: vec![],
+        raw,
+    };
+    let small = b"From: x@y.cn\r\nSubject: s\r\n\r\nhi\r\n".to_vec();
+    let (big_id, small_id) = store
+        .with(|c| {
+            let big = crate::store::messages::store_fetched(c, &fetched(1, message("\r\n")))?.0;
+            Ok((big, crate::store::messages::store_fetched(c, &fetched(2, small))?.0))
+        })
+        .unwrap();
+    let cache = Cache::default();
+    assert_eq!(store.with(|c| warm(&cache, c)).unwrap(), 1, "only the big mail is warmed");
+    assert_eq!(store.with(|c| warm(&cache, c)).unwrap(), 0, "and only once");
+    let first = store.with(|c| load_cached(&cache, c, big_id)).unwrap().unwrap();
+    let again = store.with(|c| load_cached(&cache, c, big_id)).unwrap().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    assert!(!first.runs.is_empty(), "the big bodies are left out");
+    let a = store.with(|c| load_cached(&cache, c, small_id)).unwrap().unwrap();
+    let b = store.with(|c| load_cached(&cache, c, small_id)).unwrap().unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &b));
+    assert!(store.with(|c| load_cached(&cache, c, 999)).unwrap().is_none());
+}
