@@ -56,9 +56,13 @@ HOLD=$(sqlite3 "$WORK/store.sqlite3" "SELECT message FROM verdicts WHERE decisio
 DOSSIER=$(sqlite3 "$WORK/store.sqlite3" "SELECT id FROM dossiers ORDER BY id DESC LIMIT 1")
 MAIL=$(sqlite3 "$WORK/store.sqlite3" "SELECT message FROM verdicts WHERE decision='acknowledge' ORDER BY message DESC LIMIT 1")
 echo "messages: $(sqlite3 "$WORK/store.sqlite3" 'SELECT count(*) FROM messages') · submissions: $(sqlite3 "$WORK/store.sqlite3" 'SELECT count(*) FROM dossiers')"
+# The big mail's page as the first request after start-up (its skeleton may still be in the
+# making in the background), then with the others.
+first=$(curl -s -o /dev/null -w '%{time_total}' -b "$JAR" "$URL/mails/$BIG")
+echo "first view of the big mail #$BIG right after start-up: $first s"
 printf '%-44s %10s %10s\n' page "median ms" "bytes"
 for p in / /schools "/schools/%E6%98%86%E6%98%8E%E5%AD%A6%E9%99%A2" /submissions "/submissions?page=20" "/submissions/$DOSSIER" \
-         /mails "/mails?page=100" "/mails?view=hold" "/mails/$MAIL" "/mails/$HOLD" /export "/actions/$MAIL/resend"; do
+         /mails "/mails?page=100" "/mails?view=hold" "/mails/$MAIL" "/mails/$HOLD" "/mails/$BIG" /export "/actions/$MAIL/resend"; do
     times=()
     for _ in $(seq "$R"); do
         t=$(curl -s -o "$WORK/page.html" -w '%{time_total}' -b "$JAR" "$URL$p")
