@@ -32,6 +32,16 @@ pub(crate) struct Admin {
 
 pub(crate) fn open(config: &Path) -> anyhow::Result<Admin> {
     let cfg = Config::load(config).with_context(|| format!("cannot use the configuration {}", config.display()))?;
+    require_store(&cfg, config)?;
+    let rules = super::run::rules_for(&cfg)?;
+    let store =
+        Store::open(&cfg.store_path).with_context(|| format!("cannot open the store {}", cfg.store_path.display()))?;
+    crate::daemon::rebuild_if_needed(&store, &rules, &cfg.limits)?;
+    Ok(Admin { cfg, rules, store })
+}
+
+/// Refuses a command that reads the store when there is none yet, saying how to make one.
+pub(crate) fn require_store(cfg: &Config, config: &Path) -> anyhow::Result<()> {
     if !cfg.store_path.exists() {
         bail!(
             "there is no store at {} yet: run the daemon first (`mail-intake run -c {}`), or fix [store] path",
@@ -39,11 +49,7 @@ pub(crate) fn open(config: &Path) -> anyhow::Result<Admin> {
             config.display()
         );
     }
-    let rules = super::run::rules_for(&cfg)?;
-    let store =
-        Store::open(&cfg.store_path).with_context(|| format!("cannot open the store {}", cfg.store_path.display()))?;
-    crate::daemon::rebuild_if_needed(&store, &rules, &cfg.limits)?;
-    Ok(Admin { cfg, rules, store })
+    Ok(())
 }
 
 /// Mail-derived text made safe for a terminal: control characters (escape sequences) become

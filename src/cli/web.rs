@@ -75,13 +75,7 @@ pub fn serve(config: &Path, listen: Option<&str>) -> anyhow::Result<ExitCode> {
             config.display()
         );
     }
-    if !cfg.store_path.exists() {
-        bail!(
-            "there is no store at {} yet: run the daemon first (`mail-intake run -c {}`), or fix [store] path",
-            cfg.store_path.display(),
-            config.display()
-        );
-    }
+    super::admin::require_store(&cfg, config)?;
     let rules = super::run::rules_for(&cfg)?;
     let app = web::App::new(cfg, rules, config.display().to_string())?;
     serve_until_stopped(app, addr, false, "")?;
